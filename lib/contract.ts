@@ -1,0 +1,71 @@
+// The public contract of DESIGN.md section 4: the shapes the gateway returns,
+// the services produce and the tests assert on. Everything here is plain data.
+
+/** Money is an integer number of minor units (cents) with an ISO 4217 code. */
+export type Cents = number;
+export type CurrencyCode = string;
+
+export interface Page<T> {
+	rows: T[];
+	total: number;
+	page: number;
+	pageSize: number;
+	totalPages: number;
+}
+
+/** moleculer-web's error body: `{ name, message, code, type, data }`. */
+export interface ErrorBody {
+	name: string;
+	message: string;
+	code: number;
+	type?: string;
+	data?: unknown;
+}
+
+export interface Product {
+	id: string;
+	sku: string;
+	name: string;
+	description: string;
+	price: Cents;
+	currency: CurrencyCode;
+	category: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export type NewProduct = Omit<Product, "id" | "createdAt" | "updatedAt">;
+export type ProductChanges = Partial<NewProduct>;
+
+export const PRODUCT_SORTS = ["name", "-name", "price", "-price", "createdAt", "-createdAt"] as const;
+export type ProductSort = (typeof PRODUCT_SORTS)[number];
+
+export interface ProductQuery {
+	q?: string;
+	category?: string;
+	minPrice?: Cents;
+	maxPrice?: Cents;
+	sort?: ProductSort;
+	page?: number;
+	pageSize?: number;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+export interface HealthReport {
+	status: "ok" | "unavailable";
+	nodeID: string;
+	checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** Stable error types a client can act on. */
+export const ErrorTypes = {
+	SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+	DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+	CONFLICT: "CONFLICT",
+	NOT_FOUND: "NOT_FOUND",
+	INVALID_JSON: "INVALID_JSON",
+	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+	RATE_LIMITED: "RATE_LIMITED",
+	INTERNAL: "INTERNAL",
+} as const;

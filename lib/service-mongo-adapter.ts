@@ -1,0 +1,91 @@
+// moleculer-db-adapter-mongoose with one connection per service.
+//
+// The stock adapter connects through mongoose's global default connection, so
+// two services in one process share the first one's database, and it retries
+// forever when MongoDB is unreachable. This subclass opens a connection of its
+// own to the service's database and gives up after a deadline with an error
+// that names the (redacted) URI.
+import mongoose from "mongoose";
+import MongooseDbAdapter from "moleculer-db-adapter-mongoose";
+import { Errors, type Service, type ServiceBroker } from "moleculer";
+import { redactUrl } from "./env";
+
+/** Per-operation wait for a reachable server: shorter than the request timeout, so a dead database answers 503, not 504. */
+const SERVER_SELECTION_TIMEOUT_MS = 4000;
+const RETRY_DELAY_MS = 500;
+
+/** `mongodb://host:27017/shop` + `products` -> `mongodb://host:27017/shop_products`. */
+export function serviceDatabaseUri(baseUri: string, service: string): string {
+	const url = new URL(baseUri);
+	const prefix = url.pathname.replace(/^\//, "") || "shop";
+	url.pathname = `/${prefix}_${service}`;
+	return url.toString();
+}
+
+export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
+	declare conn: mongoose.Connection | undefined;
+
+	constructor(
+		uri: string,
+		private readonly entityName: string,
+		private readonly entitySchema: mongoose.Schema,
+		private readonly connectTimeoutMs: number,
+	) {
+		super(uri, {
+			serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+			// Fail fast while disconnected instead of queueing operations in memory.
+			bufferCommands: false,
+		});
+	}
+
+	init(broker: ServiceBroker, service: Service): void {
+		this.broker = broker;
+		this.service = service;
+	}
+
+	async connect(): Promise<void> {
+		const deadline = Date.now() + this.connectTimeoutMs;
+		let lastError: Error | undefined;
+		while (Date.now() < deadline) {
+			const conn = mongoose.createConnection(this.uri, {
+				...this.opts,
+				serverSelectionTimeoutMS: Math.max(100, Math.min(SERVER_SELECTION_TIMEOUT_MS, deadline - Date.now())),
+			});
+			// An 'error' event without a listener would crash the process.
+			conn.on("error", err => this.service.logger.warn(`MongoDB error: ${err.message}`));
+			try {
+				await conn.asPromise();
+				this.model = conn.model(this.entityName, this.entitySchema) as unknown as typeof this.model;
+				await this.model.init(); // build unique indexes before anything is written
+				this.conn = conn;
+				this.db = conn.db!;
+				conn.on("disconnected", () => this.service.logger.warn("MongoDB disconnected"));
+				conn.on("reconnected", () => this.service.logger.info("MongoDB reconnected"));
+				this.service.logger.info(`Connected to ${redactUrl(this.uri)}`);
+				return;
+			} catch (err) {
+				lastError = err as Error;
+				await conn.close(true).catch(() => undefined);
+				await new Promise(resolve => setTimeout(resolve, RETRY_DELAY_MS));
+			}
+		}
+		throw new Errors.MoleculerError(
+			`Cannot connect to MongoDB at ${redactUrl(this.uri)} within ${this.connectTimeoutMs} ms: ${lastError?.message ?? "timed out"}`,
+			503,
+			"DATABASE_UNAVAILABLE",
+		);
+	}
+
+	async disconnect(): Promise<void> {
+		await this.conn?.close();
+		this.conn = undefined;
+	}
+
+	/** A round trip to the server, bounded so readiness never hangs. */
+	async ping(timeoutMs: number): Promise<boolean> {
+		const db = this.conn?.db;
+		if (!db || this.conn?.readyState !== mongoose.ConnectionStates.connected) return false;
+		const timeout = new Promise<boolean>(resolve => setTimeout(resolve, timeoutMs, false).unref());
+		return Promise.race([db.admin().ping().then(() => true, () => false), timeout]);
+	}
+}

@@ -1,0 +1,128 @@
+// The one broker configuration. Every knob comes from the environment
+// (lib/env.ts) with an embedded default, and says why it has its value.
+import type { BrokerOptions, CacherConfig } from "moleculer";
+import { readEnv, type Env } from "./lib/env";
+import { waitForCacher } from "./lib/cacher-health";
+
+function transporter(env: Env): BrokerOptions["transporter"] {
+	if (!env.transporter) return null; // embedded: every service in this one broker
+	if (env.transporter.startsWith("nats://")) {
+		return {
+			type: "NATS",
+			options: {
+				url: env.transporter,
+				// Keep trying while NATS restarts; the default gives up after ~20 s
+				// and leaves the node cut off until someone restarts it.
+				maxReconnectAttempts: -1,
+				reconnectTimeWait: 500,
+			},
+		};
+	}
+	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
+}
+
+function cacher(env: Env): CacherConfig {
+	if (env.cacher) {
+		return {
+			type: "Redis",
+			options: {
+				redis: env.cacher as never, // ioredis takes the URL as is
+				prefix: `${env.namespace}-cache`,
+				// Entity changes clear entries at once; the TTL only bounds memory.
+				ttl: 300,
+				// Long keys (free-text searches) are hashed so Redis keys stay short.
+				maxParamsLength: 80,
+			},
+		};
+	}
+	// LRU, not the plain Memory cacher: every distinct search would otherwise be
+	// kept forever, and hostile query strings could grow the heap without bound.
+	return { type: "MemoryLRU", options: { max: 2000, ttl: 60, maxParamsLength: 80 } };
+}
+
+export function brokerConfig(env: Env = readEnv()): BrokerOptions {
+	const production = env.nodeEnv === "production";
+	return {
+		namespace: env.namespace,
+		nodeID: env.nodeID ?? null,
+
+		logger: {
+			type: "Console",
+			options: {
+				// One JSON object per line in production, for log shippers.
+				formatter: production ? "json" : "short",
+				colors: !production,
+				objectPrinter: production ? undefined : null,
+			},
+		},
+		logLevel: env.logLevel as BrokerOptions["logLevel"],
+
+		transporter: transporter(env),
+		cacher: cacher(env),
+		// JSON by default so nodes written in other languages can join the cluster.
+		serializer: env.serializer as BrokerOptions["serializer"],
+
+		// No call may hang forever: a SIGKILLed node would otherwise hold a request
+		// until its heartbeat expires. Slow actions raise their own timeout.
+		requestTimeout: env.requestTimeoutMs,
+		// Retry only what Moleculer marks retryable (timeouts, unreachable nodes),
+		// with backoff; a validation or business error is never retried.
+		retryPolicy: {
+			enabled: true,
+			retries: 2,
+			delay: 100,
+			maxDelay: 1000,
+			factor: 2,
+			check: (err: Error) => Boolean((err as { retryable?: boolean }).retryable),
+		},
+		// Open per endpoint when half of at least 10 calls in 30 s fail with a
+		// server error, so a sick node stops receiving traffic; probe after 10 s.
+		circuitBreaker: {
+			enabled: true,
+			threshold: 0.5,
+			minRequestCount: 10,
+			windowTime: 30,
+			halfOpenTime: 10_000,
+			check: (err: Error) => {
+				const code = (err as { code?: number }).code;
+				return typeof code !== "number" || code >= 500;
+			},
+		},
+		// Default 5 s / 15 s: a dead node is dropped from the registry in ~10-15 s
+		// instead of 30 s, without flapping on a busy event loop.
+		heartbeatInterval: 5,
+		heartbeatTimeout: 15,
+		// Graceful shutdown: finish in-flight requests (up to 10 s) before leaving.
+		tracking: { enabled: true, shutdownTimeout: 10_000 },
+		registry: {
+			strategy: "RoundRobin",
+			// Serve from this node when it hosts the action: no network hop.
+			preferLocal: true,
+		},
+
+		validator: true,
+
+		metrics: {
+			enabled: env.metricsPort != null,
+			reporter: env.metricsPort != null
+				? [{ type: "Prometheus", options: { port: env.metricsPort, path: "/metrics", defaultLabels: () => ({ namespace: env.namespace }) } }]
+				: [],
+		},
+
+		tracing: {
+			enabled: env.tracingExporter != null,
+			sampling: { rate: 1 },
+			exporter: env.tracingExporter
+				? ([{ type: env.tracingExporter, options: env.tracingUrl ? { baseURL: env.tracingUrl, endpoint: env.tracingUrl } : {} }] as never)
+				: [],
+		},
+
+		async started(broker) {
+			// The Redis cacher connects in the background; serve cached actions
+			// only once it can answer.
+			await waitForCacher(broker, 10_000);
+		},
+	};
+}
+
+export default brokerConfig();

@@ -1,0 +1,121 @@
+// services/api.service.ts — the REST gateway (moleculer-web). Only the aliases
+// listed here are reachable; every error leaves as DESIGN.md's JSON shape.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import Redis from "ioredis";
+import ApiGateway from "moleculer-web";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { readEnv } from "../lib/env";
+import { clientAddress } from "../lib/client-address";
+import { requestId } from "../lib/request-id";
+import { toErrorResponse } from "../lib/http-errors";
+import { nodeReadiness } from "../lib/readiness";
+import { redisRateLimitStore } from "../lib/redis-rate-limit-store";
+
+interface Gateway extends Service {
+	rateLimitRedis?: Redis;
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+	if (res.headersSent) return;
+	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+	res.end(JSON.stringify(payload));
+}
+
+// moleculer-web's settings and routes are loosely typed; so are ours here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type GatewaySettings = Record<string, any>;
+type GatewaySchema = ServiceSchema<GatewaySettings> & {
+	// The typings lack moleculer's `merged` hook.
+	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>): void;
+};
+
+const ApiService: GatewaySchema = {
+	name: "api",
+	mixins: [ApiGateway],
+
+	settings: {
+		ip: "0.0.0.0",
+		// One line per request at info is too much at production rates.
+		logRequest: "debug",
+		logResponse: "debug",
+
+		// Accept the caller's X-Request-Id (if sane) or make one; moleculer-web
+		// echoes ctx.requestID back and every downstream call carries it.
+		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
+			options.requestID = requestId(req.headers["x-request-id"] ?? req.headers["x-correlation-id"]);
+		},
+
+		routes: [
+			{
+				path: "/health",
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: false,
+				aliases: {
+					"GET live": "api.live",
+					"GET ready": "api.ready",
+				},
+			},
+			{
+				path: "/api",
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: { json: { strict: true }, urlencoded: false },
+				aliases: {
+					"GET products": "products.list",
+					"GET products/:id": "products.get",
+				},
+			},
+		],
+
+		onError(this: Service, req: IncomingMessage, res: ServerResponse, err: unknown) {
+			const { status, body } = toErrorResponse(err);
+			if (status >= 500) this.logger.error(`${req.method} ${req.url} -> ${status}`, err);
+			sendJson(res, status, body);
+		},
+	},
+
+	actions: {
+		live: {
+			handler(this: Service) {
+				return { status: "ok", nodeID: this.broker.nodeID };
+			},
+		},
+		ready: {
+			async handler(this: Service, ctx: Context<unknown, { $statusCode?: number }>) {
+				const report = await nodeReadiness(this.broker);
+				if (report.status !== "ok") ctx.meta.$statusCode = 503;
+				return report;
+			},
+		},
+	},
+
+	// Settings that depend on the environment are filled in when the service is
+	// created (not at import), before moleculer-web builds its routes.
+	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>) {
+		const env = readEnv();
+		const [healthRoute, apiRoute] = schema.settings!.routes;
+		schema.settings!.port = env.port;
+		// Always this node's own health, never another gateway's.
+		healthRoute.callOptions = { nodeID: this.broker.nodeID, retries: 0 };
+		apiRoute.bodyParsers.json.limit = env.bodyLimit;
+		apiRoute.rateLimit = {
+			window: env.rateLimitWindowMs,
+			limit: env.rateLimit,
+			headers: true,
+			key: (req: IncomingMessage) => clientAddress(req, env.trustedProxies),
+		};
+		if (env.cacher) {
+			// Counted in Redis so the limit holds across every gateway node.
+			this.rateLimitRedis = new Redis(env.cacher, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+			this.rateLimitRedis.on("error", err => this.logger.warn(`Rate limit Redis: ${err.message}`));
+			apiRoute.rateLimit.StoreFactory = redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`, this.logger);
+		}
+	},
+
+	async stopped(this: Gateway) {
+		await this.rateLimitRedis?.quit().catch(() => undefined);
+	},
+};
+
+export default ApiService;

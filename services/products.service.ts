@@ -1,0 +1,91 @@
+// services/products.service.ts — the catalog: browse and read for everyone,
+// create/update/remove for admins (their HTTP routes come with identity).
+import { Errors, type Context } from "moleculer";
+import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { catalogQuery, productFields, productQueryParams } from "../lib/catalog";
+import { demoCatalog } from "../lib/demo-catalog";
+import type { NewProduct, Page, Product, ProductChanges, ProductQuery } from "../lib/contract";
+
+const idParam = { type: "string", min: 1, max: 64 } as const;
+
+const optional = Object.fromEntries(
+	Object.entries(productFields).map(([name, rule]) => {
+		// eslint-disable-next-line @typescript-eslint/no-unused-vars
+		const { default: _noDefaultOnUpdate, ...rest } = rule as Record<string, unknown>;
+		return [name, { ...rest, optional: true }];
+	}),
+);
+
+// A create is not idempotent: never re-run it on a timeout.
+const noRetry = { enabled: false };
+
+const ProductsService: DbServiceSchema = {
+	name: "products",
+	mixins: [
+		DbMixin({
+			fields: {
+				sku: { type: String, required: true },
+				name: { type: String, required: true },
+				description: String,
+				price: { type: Number, required: true },
+				currency: { type: String, required: true },
+				category: { type: String, required: true, index: true },
+			},
+			unique: ["sku"],
+			seed: demoCatalog,
+		}),
+	],
+
+	settings: {
+		fields: ["id", "sku", "name", "description", "price", "currency", "category", "createdAt", "updatedAt"],
+	},
+
+	actions: {
+		list: {
+			params: productQueryParams,
+			cache: { keys: ["q", "category", "minPrice", "maxPrice", "sort", "page", "pageSize"] },
+			handler(this: DbService, ctx: Context<Required<Pick<ProductQuery, "page" | "pageSize">> & ProductQuery>): Promise<Page<Product>> {
+				const { query, sort } = catalogQuery(ctx.params);
+				return this.findPage(ctx, { query, sort, page: ctx.params.page, pageSize: ctx.params.pageSize });
+			},
+		},
+
+		get: {
+			params: { id: idParam },
+			cache: { keys: ["id"] },
+			handler(this: DbService, ctx: Context<{ id: string }>): Promise<Product> {
+				return this.findEntity(ctx, ctx.params.id);
+			},
+		},
+
+		create: {
+			params: { ...productFields, $$strict: "remove" },
+			retryPolicy: noRetry,
+			handler(this: DbService, ctx: Context<NewProduct>): Promise<Product> {
+				return this.createEntity(ctx, { ...ctx.params });
+			},
+		},
+
+		update: {
+			params: { id: idParam, ...optional, $$strict: "remove" },
+			handler(this: DbService, ctx: Context<ProductChanges & { id: string }>): Promise<Product> {
+				const { id, ...changes } = ctx.params;
+				if (Object.keys(changes).length === 0) {
+					throw new Errors.ValidationError("Nothing to update", "VALIDATION_ERROR", [
+						{ type: "required", field: "name", message: "Give at least one of sku, name, description, price, currency, category." },
+					]);
+				}
+				return this.updateEntity(ctx, id, changes);
+			},
+		},
+
+		remove: {
+			params: { id: idParam },
+			handler(this: DbService, ctx: Context<{ id: string }>): Promise<Product> {
+				return this.removeEntity(ctx, ctx.params.id);
+			},
+		},
+	},
+};
+
+export default ProductsService;
