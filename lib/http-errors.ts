@@ -39,7 +39,7 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 	}
 
 	// No node hosts the action, or every endpoint's circuit is open.
-	if (type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE") {
+	if (type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || err.name === "ServiceUnavailableError") {
 		return body(503, "ServiceUnavailableError", "The service is temporarily unavailable; retry later", ErrorTypes.SERVICE_UNAVAILABLE);
 	}
 	if (type === "REQUEST_TIMEOUT") return body(504, "GatewayTimeoutError", "The service did not answer in time", "REQUEST_TIMEOUT");

@@ -22,6 +22,12 @@ export function serviceDatabaseUri(baseUri: string, service: string): string {
 	return url.toString();
 }
 
+export function databaseUnavailable(message: string): Errors.MoleculerError {
+	const err = new Errors.MoleculerError(message, 503, "DATABASE_UNAVAILABLE");
+	err.name = "DatabaseUnavailableError";
+	return err;
+}
+
 export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 	declare conn: mongoose.Connection | undefined;
 
@@ -69,10 +75,8 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 				await new Promise(resolve => setTimeout(resolve, RETRY_DELAY_MS));
 			}
 		}
-		throw new Errors.MoleculerError(
+		throw databaseUnavailable(
 			`Cannot connect to MongoDB at ${redactUrl(this.uri)} within ${this.connectTimeoutMs} ms: ${lastError?.message ?? "timed out"}`,
-			503,
-			"DATABASE_UNAVAILABLE",
 		);
 	}
 
@@ -83,8 +87,9 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 
 	/** A round trip to the server, bounded so readiness never hangs. */
 	async ping(timeoutMs: number): Promise<boolean> {
+		// Ask the server itself: mongoose's readyState lags a restarted server by a heartbeat.
 		const db = this.conn?.db;
-		if (!db || this.conn?.readyState !== mongoose.ConnectionStates.connected) return false;
+		if (!db) return false;
 		const timeout = new Promise<boolean>(resolve => setTimeout(resolve, timeoutMs, false).unref());
 		return Promise.race([db.admin().ping().then(() => true, () => false), timeout]);
 	}

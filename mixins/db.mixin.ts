@@ -11,7 +11,7 @@ import MoleculerDb, { MemoryAdapter } from "moleculer-db";
 import mongoose from "mongoose";
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import { readEnv } from "../lib/env";
-import { ServiceMongoAdapter, serviceDatabaseUri } from "../lib/service-mongo-adapter";
+import { ServiceMongoAdapter, databaseUnavailable, serviceDatabaseUri } from "../lib/service-mongo-adapter";
 import type { Page } from "../lib/contract";
 
 type Doc = Record<string, unknown>;
@@ -82,7 +82,7 @@ function translateDatabaseError(err: unknown, service: string, unique: string[])
 	}
 	const name = (err as Error)?.name;
 	if (CONNECTION_ERRORS.has(name) || /buffering timed out|connection .* closed/i.test((err as Error)?.message ?? "")) {
-		return new Errors.MoleculerError(`The ${service} database is unavailable`, 503, "DATABASE_UNAVAILABLE");
+		return databaseUnavailable(`The ${service} database is unavailable`);
 	}
 	return err;
 }

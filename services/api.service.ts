@@ -68,14 +68,22 @@ const ApiService: GatewaySchema = {
 			},
 		],
 
-		onError(this: Service, req: IncomingMessage, res: ServerResponse, err: unknown) {
+		// moleculer-web has already logged server-side errors by now.
+		onError(_req: IncomingMessage, res: ServerResponse, err: unknown) {
 			const { status, body } = toErrorResponse(err);
-			if (status >= 500) this.logger.error(`${req.method} ${req.url} -> ${status}`, err);
 			sendJson(res, status, body);
 		},
 	},
 
 	actions: {
+		// moleculer-web runs each HTTP request as the local action `api.rest`.
+		// Downstream calls already retry and break circuits per endpoint; doing it
+		// here again would re-run whole requests (a retry storm) and, once the
+		// breaker opened on the gateway itself, turn every route into a 404.
+		rest: {
+			retryPolicy: { enabled: false },
+			circuitBreaker: { enabled: false },
+		},
 		live: {
 			handler(this: Service) {
 				return { status: "ok", nodeID: this.broker.nodeID };

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Real servers for the cluster and the tests, on loopback, without Docker:
+# NATS with JetStream and Redis (Debian packages) and FerretDB (a MongoDB
+# wire-protocol server, built from infra/ferretdb). Data and logs live in
+# .infra/ (git-ignored).
+#
+#   scripts/infra.sh up            install what is missing, start all three, print the env
+#   scripts/infra.sh down          stop them
+#   scripts/infra.sh env           print the env that points the app at them
+#   scripts/infra.sh status        which are running
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${INFRA_DIR:-$ROOT/.infra}"
+HOST=127.0.0.1
+NATS_PORT="${INFRA_NATS_PORT:-4222}"
+REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
+MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
+FERRETDB="$STATE/bin/ferretdb"
+
+say() { printf 'infra: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+port_of() {
+	case "$1" in
+	nats) echo "$NATS_PORT" ;;
+	redis) echo "$REDIS_PORT" ;;
+	mongo) echo "$MONGO_PORT" ;;
+	*) die "unknown server '$1' (nats, redis, mongo)" ;;
+	esac
+}
+
+listening() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+wait_for_port() {
+	local name=$1 port=$2
+	for _ in $(seq 1 150); do
+		listening "$port" && return 0
+		sleep 0.2
+	done
+	say "$name did not open $HOST:$port within 30 s; its log:"
+	tail -n 20 "$STATE/log/$name.log" >&2 || true
+	exit 1
+}
+
+apt_install() {
+	local package=$1
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		say "installing $package (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+	else
+		die "$package is missing. Install it (Debian: sudo apt-get install $package), or run the servers with 'docker compose up -d nats redis mongo'."
+	fi
+}
+
+ensure_installed() {
+	command -v nats-server >/dev/null || apt_install nats-server
+	command -v redis-server >/dev/null || apt_install redis-server
+	# Debian's redis package may start a system instance on install; ours runs on its own.
+	ensure_ferretdb
+}
+
+ensure_ferretdb() {
+	local src="$ROOT/infra/ferretdb"
+	if [ -x "$FERRETDB" ] && [ "$FERRETDB" -nt "$src/main.go" ] && [ "$FERRETDB" -nt "$src/go.sum" ]; then return; fi
+	command -v go >/dev/null || die "Go (>= 1.21) is needed to build FerretDB from infra/ferretdb; install it, or run MongoDB with 'docker compose up -d mongo'."
+	say "building FerretDB (first time only, a minute or two)"
+	mkdir -p "$STATE/bin"
+	(cd "$src" && go build -o "$FERRETDB" .) || die "FerretDB build failed"
+}
+
+start_one() {
+	local name=$1 port pid_file
+	port=$(port_of "$name")
+	pid_file="$STATE/run/$name.pid"
+	mkdir -p "$STATE/run" "$STATE/log" "$STATE/$name"
+	if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then return; fi
+	if listening "$port"; then
+		say "$HOST:$port is already served by another process; using it as $name"
+		return
+	fi
+	case "$name" in
+	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
+	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
+	mongo) nohup "$FERRETDB" -listen "$HOST:$port" -data "$STATE/mongo" >"$STATE/log/mongo.log" 2>&1 & ;;
+	esac
+	echo $! >"$pid_file"
+	wait_for_port "$name" "$port"
+}
+
+stop_one() {
+	local name=$1 pid_file="$STATE/run/$1.pid" pid
+	[ -f "$pid_file" ] || return 0
+	pid=$(cat "$pid_file")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pid_file"
+}
+
+print_env() {
+	cat <<EOF
+export TRANSPORTER=nats://$HOST:$NATS_PORT
+export CACHER=redis://$HOST:$REDIS_PORT
+export MONGO_URI=mongodb://$HOST:$MONGO_PORT/shop
+EOF
+}
+
+case "${1:-}" in
+up)
+	ensure_installed
+	for name in nats redis mongo; do start_one "$name"; done
+	say "running; point the app at them with:"
+	print_env
+	;;
+down) for name in mongo redis nats; do stop_one "$name"; done ;;
+env) print_env ;;
+status)
+	for name in nats redis mongo; do
+		if listening "$(port_of "$name")"; then echo "$name: up on $HOST:$(port_of "$name")"; else echo "$name: down"; fi
+	done
+	;;
+start)
+	[ -n "${2:-}" ] || die "usage: $0 start nats|redis|mongo"
+	[ "$2" = mongo ] && ensure_ferretdb
+	start_one "$2"
+	;;
+stop)
+	[ -n "${2:-}" ] || die "usage: $0 stop nats|redis|mongo"
+	port_of "$2" >/dev/null
+	stop_one "$2"
+	;;
+*) die "usage: $0 up|down|env|status|start NAME|stop NAME" ;;
+esac

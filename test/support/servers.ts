@@ -1,0 +1,56 @@
+// The real servers tests run against: where they are, whether they answer, and
+// a describe() that runs only when they do. Missing servers skip the suite
+// loudly, or fail the run when REQUIRE_INFRA=1 (CI).
+import net from "node:net";
+
+export type ServerName = "nats" | "redis" | "mongo";
+
+export const serverUrls: Record<ServerName, string> = {
+	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
+	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
+};
+
+const AVAILABLE_FLAG = "TEST_SERVERS_AVAILABLE";
+
+export function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
+	const { hostname, port } = new URL(url);
+	return new Promise(resolve => {
+		const socket = net.connect({ host: hostname, port: Number(port) });
+		const done = (ok: boolean) => {
+			socket.destroy();
+			resolve(ok);
+		};
+		socket.setTimeout(timeoutMs, () => done(false));
+		socket.once("connect", () => done(true));
+		socket.once("error", () => done(false));
+	});
+}
+
+/** Called once by jest's globalSetup; workers read the result from the env. */
+export async function probeServers(): Promise<ServerName[]> {
+	const names = Object.keys(serverUrls) as ServerName[];
+	const up = await Promise.all(names.map(name => reachable(serverUrls[name])));
+	const available = names.filter((_, i) => up[i]);
+	process.env[AVAILABLE_FLAG] = available.join(",");
+	return available;
+}
+
+export function serversAvailable(needed: ServerName[]): boolean {
+	const available = (process.env[AVAILABLE_FLAG] ?? "").split(",");
+	return needed.every(name => available.includes(name));
+}
+
+/** describe() for suites that need real servers. */
+export function describeWithServers(needed: ServerName[], title: string, body: () => void): void {
+	if (serversAvailable(needed)) return describe(title, body);
+	const reason = `needs ${needed.join(", ")} (start them with: npm run infra:up)`;
+	if (process.env.REQUIRE_INFRA === "1") {
+		describe(title, () => it(`cannot run: ${reason}`, () => {
+			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
+		}));
+		return;
+	}
+	console.warn(`SKIPPED "${title}": ${reason}`);
+	describe.skip(title, body);
+}
