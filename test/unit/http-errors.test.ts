@@ -1,0 +1,40 @@
+import { Errors } from "moleculer";
+import { toErrorResponse } from "../../lib/http-errors";
+
+describe("errors as clients see them", () => {
+	it("maps an unreachable or circuit-broken service to 503", () => {
+		for (const err of [new Errors.ServiceNotFoundError({ action: "products.list" }), new Errors.ServiceNotAvailableError({ action: "products.list", nodeID: "n1" })]) {
+			const { status, body } = toErrorResponse(err);
+			expect(status).toBe(503);
+			expect(body.type).toBe("SERVICE_UNAVAILABLE");
+			expect(JSON.stringify(body)).not.toMatch(/products\.list|n1/);
+		}
+	});
+
+	it("maps a request timeout to 504", () => {
+		expect(toErrorResponse(new Errors.RequestTimeoutError({ action: "x", nodeID: "n" })).status).toBe(504);
+	});
+
+	it("keeps client errors as they are, with their data", () => {
+		const { status, body } = toErrorResponse(new Errors.MoleculerClientError("Exists", 409, "CONFLICT", { fields: ["sku"] }));
+		expect(status).toBe(409);
+		expect(body).toEqual({ name: "MoleculerClientError", message: "Exists", code: 409, type: "CONFLICT", data: { fields: ["sku"] } });
+	});
+
+	it("strips where a validation error was raised but keeps the field", () => {
+		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ field: "pageSize", type: "numberMax", message: "m", nodeID: "n1", action: "products.list" }]);
+		expect(toErrorResponse(err).body.data).toEqual([{ field: "pageSize", type: "numberMax", message: "m" }]);
+	});
+
+	it("hides unexpected server errors and anything that is not an error", () => {
+		for (const err of [new Error("ECONNRESET at 10.0.0.5"), new Errors.MoleculerServerError("stack", 500, "WHATEVER"), "a string", null]) {
+			expect(toErrorResponse(err)).toEqual({ status: 500, body: { name: "InternalServerError", message: expect.any(String), code: 500, type: "INTERNAL" } });
+		}
+	});
+
+	it("maps body-parser failures to 400 and 413", () => {
+		expect(toErrorResponse({ type: "entity.parse.failed", status: 400, message: "Unexpected token" }).status).toBe(400);
+		expect(toErrorResponse({ type: "entity.too.large", status: 413 }).status).toBe(413);
+		expect(toErrorResponse({ type: "charset.unsupported", status: 415, message: "unsupported charset" }).status).toBe(415);
+	});
+});

@@ -1,0 +1,48 @@
+// The shared rate-limit store against a real Redis: two gateways, one budget.
+import Redis from "ioredis";
+import { redisRateLimitStore } from "../../lib/redis-rate-limit-store";
+import { describeWithServers, serverUrls } from "../support/servers";
+import { uniqueName } from "../support/app";
+
+const logger = { warn: jest.fn() } as never;
+
+describeWithServers(["redis"], "Redis rate-limit store", () => {
+	let a: Redis;
+	let b: Redis;
+	beforeAll(() => {
+		a = new Redis(serverUrls.redis);
+		b = new Redis(serverUrls.redis);
+	});
+	afterAll(async () => {
+		await a.quit();
+		await b.quit();
+	});
+
+	it("counts one client's requests across two gateway processes", async () => {
+		const prefix = uniqueName("rl");
+		const gatewayA = new (redisRateLimitStore(a, prefix, logger))(60_000);
+		const gatewayB = new (redisRateLimitStore(b, prefix, logger))(60_000);
+		expect(await gatewayA.inc("203.0.113.9")).toBe(1);
+		expect(await gatewayB.inc("203.0.113.9")).toBe(2);
+		expect(await gatewayA.inc("203.0.113.9")).toBe(3);
+		expect(await gatewayB.inc("198.51.100.1")).toBe(1);
+	});
+
+	it("starts a fresh count in the next window and lets old counters expire", async () => {
+		const prefix = uniqueName("rl");
+		const store = new (redisRateLimitStore(a, prefix, logger))(1000);
+		await store.inc("c");
+		await store.inc("c");
+		const [key] = await a.keys(`${prefix}:*`);
+		expect(await a.pttl(key)).toBeGreaterThan(0);
+		await new Promise(resolve => setTimeout(resolve, store.resetTime - Date.now() + 10));
+		expect(await store.inc("c")).toBe(1);
+	});
+
+	it("lets requests through when Redis cannot be reached", async () => {
+		const offline = new Redis("redis://127.0.0.1:1", { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+		const store = new (redisRateLimitStore(offline, "x", logger))(60_000);
+		expect(await store.inc("c")).toBe(0);
+		offline.disconnect();
+	});
+});
