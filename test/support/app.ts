@@ -33,14 +33,18 @@ export function uniqueName(prefix: string): string {
 	return `${prefix}${randomBytes(4).toString("hex")}`;
 }
 
-export async function startApp(services: ServiceSchema[], env: EnvOverrides = {}): Promise<TestApp> {
+// Schemas whose handlers type `this` as a mixin's service (DbService, ...).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyServiceSchema = ServiceSchema<any, any, any, any>;
+
+export async function startApp(services: AnyServiceSchema[], env: EnvOverrides = {}): Promise<TestApp> {
 	const restoreEnv = setEnv({ PORT: "0", ...env });
 	const broker = new ServiceBroker({
 		...brokerConfig(readEnv()),
 		logger: process.env.TEST_LOGS ? { type: "Console", options: { level: "info" } } : false,
 	});
 	try {
-		for (const schema of services) broker.createService(schema);
+		for (const schema of services) broker.createService(schema as ServiceSchema);
 		await broker.start();
 	} catch (err) {
 		await broker.stop().catch(() => undefined);
