@@ -1,6 +1,8 @@
 // The app in this process: a broker built from moleculer.config.ts with the
 // env a test gives, the services it names, and the gateway's URL.
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
@@ -76,4 +78,13 @@ const mongo: DatabaseBackend = { name: "MongoDB", env: () => ({ MONGO_URI: `${se
 export function describeEachDatabase(title: string, body: (backend: DatabaseBackend) => void): void {
 	describe(`${title} (NeDB)`, () => body(nedb));
 	describeWithServers(["mongo"], `${title} (MongoDB)`, () => body(mongo));
+}
+
+/** Every service the app has (services/*.service.ts), as `npm start` runs them. */
+export function allServices(): AnyServiceSchema[] {
+	const dir = path.join(__dirname, "../../services");
+	return readdirSync(dir)
+		.filter(file => file.endsWith(".service.ts"))
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		.map(file => require(path.join(dir, file)).default as AnyServiceSchema);
 }
