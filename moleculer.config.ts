@@ -3,6 +3,8 @@
 import type { BrokerOptions, CacherConfig } from "moleculer";
 import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
+import { startHealthServer } from "./lib/health-server";
+import type { Server } from "node:http";
 
 function transporter(env: Env): BrokerOptions["transporter"] {
 	if (!env.transporter) return null; // embedded: every service in this one broker
@@ -42,6 +44,7 @@ function cacher(env: Env): CacherConfig {
 
 export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 	const production = env.nodeEnv === "production";
+	let healthServer: Server | undefined;
 	return {
 		namespace: env.namespace,
 		nodeID: env.nodeID ?? null,
@@ -121,6 +124,11 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			// The Redis cacher connects in the background; serve cached actions
 			// only once it can answer.
 			await waitForCacher(broker, 10_000);
+			if (env.healthPort != null) healthServer = await startHealthServer(broker, env.healthPort);
+		},
+
+		async stopped() {
+			await new Promise(resolve => (healthServer ? healthServer.close(resolve) : resolve(undefined)));
 		},
 	};
 }

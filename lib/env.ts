@@ -17,6 +17,8 @@ export interface Env {
 	mongoUri?: string;
 	serializer: string;
 	port: number;
+	/** Unset: none. Serves /health/live and /health/ready on any node type. */
+	healthPort?: number;
 	logLevel: string;
 	/** Default 3030 (none under test); "off": no endpoint; 0: a random free port. */
 	metricsPort?: number;
@@ -31,14 +33,39 @@ export interface Env {
 	bodyLimit: string;
 }
 
+/** Every variable the app reads; deploy files are checked against this list. */
+export const ENV_NAMES = [
+	"BODY_LIMIT",
+	"CACHER",
+	"DATA_DIR",
+	"DB_CONNECT_TIMEOUT_MS",
+	"HEALTH_PORT",
+	"LOGLEVEL",
+	"METRICS_PORT",
+	"MONGO_URI",
+	"NAMESPACE",
+	"NODEID",
+	"NODE_ENV",
+	"PORT",
+	"RATE_LIMIT",
+	"RATE_LIMIT_WINDOW_MS",
+	"REQUEST_TIMEOUT_MS",
+	"SERIALIZER",
+	"TRACING_EXPORTER",
+	"TRACING_URL",
+	"TRANSPORTER",
+	"TRUSTED_PROXIES",
+] as const;
+type EnvName = (typeof ENV_NAMES)[number];
+
 type Source = Record<string, string | undefined>;
 
-function text(source: Source, name: string): string | undefined {
+function text(source: Source, name: EnvName): string | undefined {
 	const value = source[name]?.trim();
 	return value ? value : undefined;
 }
 
-function integer(source: Source, name: string, fallback: number, min = 0): number {
+function integer(source: Source, name: EnvName, fallback: number, min = 0): number {
 	const raw = text(source, name);
 	if (raw == null) return fallback;
 	const value = Number(raw);
@@ -48,7 +75,7 @@ function integer(source: Source, name: string, fallback: number, min = 0): numbe
 	return value;
 }
 
-function oneOf<T extends string>(source: Source, name: string, allowed: readonly T[], fallback?: T): T | undefined {
+function oneOf<T extends string>(source: Source, name: EnvName, allowed: readonly T[], fallback?: T): T | undefined {
 	const raw = text(source, name);
 	if (raw == null) return fallback;
 	const match = allowed.find(option => option.toLowerCase() === raw.toLowerCase());
@@ -56,7 +83,7 @@ function oneOf<T extends string>(source: Source, name: string, allowed: readonly
 	return match;
 }
 
-function url(source: Source, name: string, schemes: readonly string[]): string | undefined {
+function url(source: Source, name: EnvName, schemes: readonly string[]): string | undefined {
 	const raw = text(source, name);
 	if (raw == null) return undefined;
 	const scheme = raw.split("://")[0].toLowerCase();
@@ -83,6 +110,7 @@ export function readEnv(source: Source = process.env): Env {
 		mongoUri: url(source, "MONGO_URI", ["mongodb", "mongodb+srv"]),
 		serializer: text(source, "SERIALIZER") ?? "JSON",
 		port: integer(source, "PORT", 3000),
+		healthPort: text(source, "HEALTH_PORT") == null ? undefined : integer(source, "HEALTH_PORT", 0),
 		logLevel: oneOf(source, "LOGLEVEL", ["fatal", "error", "warn", "info", "debug", "trace"] as const, "info")!,
 		// Tests start many brokers in one process: no fixed port unless asked for.
 		metricsPort: metricsPort === "off" || (metricsPort == null && nodeEnv === "test")

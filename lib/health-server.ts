@@ -1,0 +1,25 @@
+// /health/live and /health/ready on HEALTH_PORT for every node, gateway or
+// not, so container and Kubernetes probes work the same for each node type.
+import http from "node:http";
+import type { ServiceBroker } from "moleculer";
+import { nodeReadiness } from "./readiness";
+
+export function startHealthServer(broker: ServiceBroker, port: number): Promise<http.Server> {
+	const server = http.createServer(async (req, res) => {
+		const reply = (status: number, body: unknown) => {
+			res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+			res.end(JSON.stringify(body));
+		};
+		if (req.method !== "GET") return reply(405, { message: "Method not allowed" });
+		if (req.url === "/health/live") return reply(200, { status: "ok", nodeID: broker.nodeID });
+		if (req.url === "/health/ready") {
+			const report = await nodeReadiness(broker);
+			return reply(report.status === "ok" ? 200 : 503, report);
+		}
+		reply(404, { message: "Not found" });
+	});
+	return new Promise((resolve, reject) => {
+		server.once("error", reject);
+		server.listen(port, () => resolve(server));
+	});
+}

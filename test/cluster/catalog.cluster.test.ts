@@ -1,0 +1,97 @@
+// The catalog on a real cluster: a gateway node and two products nodes as
+// separate processes over NATS, with the Redis cacher and the MongoDB server.
+import { ServiceBroker } from "moleculer";
+import { brokerConfig } from "../../moleculer.config";
+import { readEnv } from "../../lib/env";
+import { uniqueName } from "../support/app";
+import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
+import { request } from "../support/http";
+import { describeWithServers, serverUrls } from "../support/servers";
+import type { Page, Product } from "../../lib/contract";
+
+function metricCount(metrics: string, action: string): number {
+	return metrics
+		.split("\n")
+		.filter(line => line.startsWith("moleculer_request_total{") && line.includes(`action="${action}"`))
+		.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+}
+
+describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
+	const namespace = uniqueName("cl");
+	const env = { TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace, RATE_LIMIT: "40" };
+	const cluster = new Cluster(env);
+	let gateways: { node: ClusterNode; url: string }[] = [];
+	let workers: { node: ClusterNode; metricsUrl: string }[] = [];
+	let client: ServiceBroker;
+
+	beforeAll(async () => {
+		const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+		gateways = [0, 1].map(i => ({ node: cluster.start(`gateway${i + 1}`, "api", { PORT: String(ports[i]) }), url: `http://127.0.0.1:${ports[i]}` }));
+		workers = [2, 3].map(i => ({ node: cluster.start(`products${i - 1}`, "products", { METRICS_PORT: String(ports[i]) }), metricsUrl: `http://127.0.0.1:${ports[i]}/metrics` }));
+		for (const { url } of gateways) {
+			await waitFor(async () => (await request(`${url}/api/products`)).status === 200, 60_000, () => cluster.logs());
+		}
+		// A third process joins like a REPL would, to make changes HTTP does not expose yet.
+		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
+		await client.start();
+		await client.waitForServices(["products"], 10_000);
+	});
+	afterAll(async () => {
+		await client?.stop();
+		await cluster.stopAll();
+	});
+
+	it("serves the seeded, paged catalog through either gateway", async () => {
+		for (const { url } of gateways) {
+			const res = await request<Page<Product>>(`${url}/api/products?pageSize=10&sort=price`);
+			expect(res.status).toBe(200);
+			expect(res.body).toMatchObject({ total: 60, pageSize: 10, totalPages: 6 });
+		}
+	});
+
+	it("spreads calls over both products nodes", async () => {
+		for (let i = 0; i < 20; i++) {
+			expect((await request(`${gateways[i % 2].url}/api/products?q=spread${i}`)).status).toBe(200);
+		}
+		for (const { metricsUrl } of workers) {
+			const metrics = await (await fetch(metricsUrl)).text();
+			expect(metricCount(metrics, "products.list")).toBeGreaterThan(0);
+		}
+	});
+
+	it("drops cached catalog reads on every node when a product changes", async () => {
+		const { body } = await request<Page<Product>>(`${gateways[0].url}/api/products?category=toys&sort=price&pageSize=1`);
+		const cheapest = body.rows[0];
+		await request(`${gateways[1].url}/api/products/${cheapest.id}`); // cached in Redis
+		await client.call("products.update", { id: cheapest.id, name: "Renamed Toy" });
+		for (const { url } of gateways) {
+			expect((await request<Product>(`${url}/api/products/${cheapest.id}`)).body.name).toBe("Renamed Toy");
+			const page = await request<Page<Product>>(`${url}/api/products?category=toys&sort=price&pageSize=1`);
+			expect(page.body.rows[0].name).toBe("Renamed Toy");
+		}
+	});
+
+	it("carries the client's X-Request-Id across the NATS hop and back", async () => {
+		const res = await request(`${gateways[0].url}/api/products?pageSize=1`, { headers: { "X-Request-Id": "trace-me-123" } });
+		expect(res.headers.get("x-request-id")).toBe("trace-me-123");
+	});
+
+	it("answers 503 once every products node has left, while the gateway itself stays ready", async () => {
+		await Promise.all(workers.map(({ node }) => node.stop("SIGTERM")));
+		const res = await request(`${gateways[0].url}/api/products?q=after-shutdown`);
+		expect(res.status).toBe(503);
+		expect(res.body).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+		expect((await request(`${gateways[1].url}/health/ready`)).status).toBe(200);
+	});
+
+	it("enforces one rate limit budget per client across both gateway nodes", async () => {
+		// Earlier tests spent part of this client's budget of 40 in this window.
+		const statuses: number[] = [];
+		for (let i = 0; i < 50; i++) statuses.push((await request(`${gateways[i % 2].url}/api/products?pageSize=1`)).status);
+		expect(statuses).toContain(429);
+		expect(statuses.filter(status => status !== 429).length).toBeLessThan(40);
+		// Both gateways refuse once the shared budget is gone.
+		for (const { url } of gateways) expect((await request(`${url}/api/products`)).status).toBe(429);
+	});
+
+});

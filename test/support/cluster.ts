@@ -1,0 +1,98 @@
+// Real node processes, started the way operators start them: moleculer-runner
+// with the built config and SERVICES choosing what each node hosts.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import type { EnvOverrides } from "./app";
+
+const ROOT = path.join(__dirname, "../..");
+const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
+const CONFIG = path.join(ROOT, "dist/moleculer.config.js");
+const LOG_DIR = path.join(ROOT, ".infra/log/cluster-tests");
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address() as net.AddressInfo;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+export interface ClusterNode {
+	name: string;
+	child: ChildProcess;
+	logFile: string;
+	exited: Promise<number | null>;
+	/** SIGTERM (graceful) by default; resolves when the process is gone. */
+	stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export class Cluster {
+	private readonly nodes: ClusterNode[] = [];
+
+	/** `env` is shared by every node: transporter, cacher, database, namespace. */
+	constructor(private readonly env: EnvOverrides) {
+		if (!existsSync(CONFIG)) throw new Error("dist/ is missing: run `npm run build` (npm test does it first)");
+		mkdirSync(LOG_DIR, { recursive: true });
+	}
+
+	start(name: string, services: string, env: EnvOverrides = {}): ClusterNode {
+		const logFile = path.join(LOG_DIR, `${this.env.NAMESPACE ?? "shop"}-${name}.log`);
+		const log = createWriteStream(logFile);
+		const child = spawn(process.execPath, [RUNNER, "--config", CONFIG], {
+			cwd: ROOT,
+			env: {
+				...process.env,
+				NODE_ENV: "development",
+				METRICS_PORT: "off",
+				LOGLEVEL: "info",
+				...this.env,
+				SERVICEDIR: "dist/services",
+				SERVICES: services,
+				NODEID: `${name}-${process.pid}`,
+				...env,
+			} as NodeJS.ProcessEnv,
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		child.stdout!.pipe(log);
+		child.stderr!.pipe(log);
+		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
+		const node: ClusterNode = {
+			name,
+			child,
+			logFile,
+			exited,
+			async stop(signal = "SIGTERM") {
+				if (child.exitCode == null && child.signalCode == null) child.kill(signal);
+				await exited;
+			},
+		};
+		this.nodes.push(node);
+		return node;
+	}
+
+	async stopAll(): Promise<void> {
+		await Promise.all(this.nodes.map(node => node.stop()));
+	}
+
+	/** The last lines each node logged, for a failing test's message. */
+	logs(lines = 15): string {
+		return this.nodes
+			.map(node => `--- ${node.name}\n${readFileSync(node.logFile, "utf8").split("\n").slice(-lines).join("\n")}`)
+			.join("\n");
+	}
+}
+
+/** Polls until `ok` holds; throws with `describe()` after the timeout. */
+export async function waitFor(ok: () => Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (await ok().catch(() => false)) return;
+		await new Promise(resolve => setTimeout(resolve, 200));
+	}
+	throw new Error(`Timed out after ${timeoutMs} ms\n${describe()}`);
+}
