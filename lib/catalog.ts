@@ -1,7 +1,8 @@
 // Catalog rules without a broker: what a product looks like and how a
 // client's browse request becomes a database query.
 import { Errors } from "moleculer";
-import { MAX_PAGE_SIZE, PRODUCT_SORTS, type ProductQuery } from "./contract";
+import { PRODUCT_SORTS, type ProductQuery } from "./contract";
+import { pageParams } from "./paging";
 
 /** A product's writable fields, as fastest-validator rules (string patterns travel in INFO packets). */
 export const productFields = {
@@ -20,8 +21,7 @@ export const productQueryParams = {
 	minPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
 	maxPrice: { type: "number", integer: true, min: 0, convert: true, optional: true },
 	sort: { type: "enum", values: PRODUCT_SORTS, optional: true },
-	page: { type: "number", integer: true, min: 1, max: 100_000, convert: true, default: 1 },
-	pageSize: { type: "number", integer: true, min: 1, max: MAX_PAGE_SIZE, convert: true, default: 20 },
+	...pageParams,
 	$$strict: "remove",
 } as const;
 

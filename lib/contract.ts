@@ -52,6 +52,38 @@ export interface ProductQuery {
 
 export const MAX_PAGE_SIZE = 100;
 
+export type Role = "customer" | "admin";
+
+/** What the gateway puts in ctx.meta.user for every downstream call. */
+export interface AuthUser {
+	id: string;
+	email: string;
+	roles: Role[];
+}
+
+export interface User extends AuthUser {
+	name: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface AuthResult {
+	user: User;
+	accessToken: string;
+	refreshToken: string;
+	/** Seconds until the access token expires. */
+	expiresIn: number;
+}
+
+/** Who may call an action from HTTP: anyone, any signed-in user, or admins. */
+export type Access = "public" | "user" | "admin";
+
+export interface UserRegistered {
+	userId: string;
+	email: string;
+	name: string;
+}
+
 export interface HealthReport {
 	status: "ok" | "unavailable";
 	nodeID: string;
@@ -68,4 +100,9 @@ export const ErrorTypes = {
 	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
 	RATE_LIMITED: "RATE_LIMITED",
 	INTERNAL: "INTERNAL",
+	INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
+	INVALID_TOKEN: "INVALID_TOKEN",
+	TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
+	FORBIDDEN: "FORBIDDEN",
+	UNAUTHORIZED: "UNAUTHORIZED",
 } as const;

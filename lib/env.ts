@@ -31,15 +31,30 @@ export interface Env {
 	rateLimitWindowMs: number;
 	trustedProxies: string[];
 	bodyLimit: string;
+	/** Unset outside production: the documented development secret. */
+	jwtSecret?: string;
+	accessTokenTtlS: number;
+	refreshTokenTtlS: number;
+	adminEmail?: string;
+	adminPassword?: string;
+	/** Login/register attempts per client address, and per account, per window. */
+	authRateLimit: number;
+	authRateWindowMs: number;
 }
 
 /** Every variable the app reads; deploy files are checked against this list. */
 export const ENV_NAMES = [
+	"ACCESS_TOKEN_TTL_S",
+	"ADMIN_EMAIL",
+	"ADMIN_PASSWORD",
+	"AUTH_RATE_LIMIT",
+	"AUTH_RATE_WINDOW_MS",
 	"BODY_LIMIT",
 	"CACHER",
 	"DATA_DIR",
 	"DB_CONNECT_TIMEOUT_MS",
 	"HEALTH_PORT",
+	"JWT_SECRET",
 	"LOGLEVEL",
 	"METRICS_PORT",
 	"MONGO_URI",
@@ -49,6 +64,7 @@ export const ENV_NAMES = [
 	"PORT",
 	"RATE_LIMIT",
 	"RATE_LIMIT_WINDOW_MS",
+	"REFRESH_TOKEN_TTL_S",
 	"REQUEST_TIMEOUT_MS",
 	"SERIALIZER",
 	"TRACING_EXPORTER",
@@ -125,5 +141,33 @@ export function readEnv(source: Source = process.env): Env {
 		rateLimitWindowMs: integer(source, "RATE_LIMIT_WINDOW_MS", 60_000, 1000),
 		trustedProxies: (text(source, "TRUSTED_PROXIES") ?? "").split(",").map(s => s.trim()).filter(Boolean),
 		bodyLimit: text(source, "BODY_LIMIT") ?? "100kb",
+		jwtSecret: text(source, "JWT_SECRET"),
+		accessTokenTtlS: integer(source, "ACCESS_TOKEN_TTL_S", 900, 10),
+		refreshTokenTtlS: integer(source, "REFRESH_TOKEN_TTL_S", 30 * 24 * 3600, 60),
+		adminEmail: text(source, "ADMIN_EMAIL"),
+		adminPassword: source.ADMIN_PASSWORD || undefined,
+		authRateLimit: integer(source, "AUTH_RATE_LIMIT", 10, 1),
+		authRateWindowMs: integer(source, "AUTH_RATE_WINDOW_MS", 60_000, 1000),
 	};
+}
+
+/** Signs development tokens only; production refuses to start without JWT_SECRET. */
+export const DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production";
+/** The admin seeded outside production when ADMIN_EMAIL/ADMIN_PASSWORD are unset (README states it). */
+export const DEVELOPMENT_ADMIN = { email: "admin@shop.local", password: "admin-password-123" } as const;
+
+/** The secret that signs access tokens; a weak or missing one stops a production node. */
+export function jwtSecret(env: Env): string {
+	if (env.nodeEnv !== "production") return env.jwtSecret ?? DEVELOPMENT_JWT_SECRET;
+	if (!env.jwtSecret || env.jwtSecret.length < 32 || env.jwtSecret === DEVELOPMENT_JWT_SECRET) {
+		throw new Error("JWT_SECRET must be set to a random string of at least 32 characters in production");
+	}
+	return env.jwtSecret;
+}
+
+/** The admin account to ensure exists; production refuses to start without one. */
+export function adminCredentials(env: Env): { email: string; password: string } {
+	if (env.adminEmail && env.adminPassword) return { email: env.adminEmail, password: env.adminPassword };
+	if (env.nodeEnv === "production") throw new Error("ADMIN_EMAIL and ADMIN_PASSWORD must be set in production");
+	return DEVELOPMENT_ADMIN;
 }

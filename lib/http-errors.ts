@@ -18,11 +18,14 @@ function body(status: number, name: string, message: string, type: string, data?
 	return { status, body: { name, message, code: status, type, ...(data !== undefined && { data }) } };
 }
 
-/** Validation items name the field and rule; where they were checked is our business. */
+/**
+ * Validation items name the field and rule. Where they were checked is our
+ * business, and the rejected value is not echoed: it may be a password.
+ */
 function withoutInternals(item: unknown): unknown {
 	if (item == null || typeof item !== "object") return item;
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars
-	const { nodeID: _node, action: _action, ...rest } = item as Record<string, unknown>;
+	const { nodeID: _node, action: _action, actual: _actual, ...rest } = item as Record<string, unknown>;
 	return rest;
 }
 

@@ -33,7 +33,7 @@ export interface PageRequest {
 }
 
 /** A service schema whose handlers see the mixin's methods on `this`. */
-export type DbServiceSchema = ServiceSchema<ServiceSettingSchema & Record<string, unknown>, object, object, DbService>;
+export type DbServiceSchema<TThis extends DbService = DbService> = ServiceSchema<ServiceSettingSchema & Record<string, unknown>, object, object, TThis>;
 
 /** The methods the mixin gives a service; use as `this: DbService`. */
 export interface DbService extends Service {
@@ -44,6 +44,8 @@ export interface DbService extends Service {
 		count(filters?: { query?: Doc }): Promise<number>;
 		insert(entity: Doc): Promise<unknown>;
 		updateById(id: string, update: Doc): Promise<unknown>;
+		/** Returns how many entities matched and changed: an atomic conditional update. */
+		updateMany(query: Doc, update: Doc): Promise<number>;
 		removeById(id: string): Promise<unknown>;
 		db?: { ensureIndex(options: { fieldName: string; unique: boolean }): Promise<void> };
 	};
@@ -56,6 +58,7 @@ export interface DbService extends Service {
 	removeEntity<T>(ctx: Context, id: string): Promise<T>;
 	databaseReachable(timeoutMs: number): Promise<boolean>;
 	connect(): Promise<void>;
+	clearCache(): Promise<void>;
 }
 
 const DUPLICATE_KEY = 11000;

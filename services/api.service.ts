@@ -1,7 +1,7 @@
 // services/api.service.ts — the REST gateway (moleculer-web). Only the aliases
 // listed here are reachable; every error leaves as DESIGN.md's JSON shape.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { readEnv } from "../lib/env";
@@ -9,7 +9,12 @@ import { clientAddress } from "../lib/client-address";
 import { requestId } from "../lib/request-id";
 import { toErrorResponse } from "../lib/http-errors";
 import { nodeReadiness } from "../lib/readiness";
-import { redisRateLimitStore } from "../lib/redis-rate-limit-store";
+import { redisRateLimitStore } from "../lib/rate-limit-store";
+import { assertAccess, requiredAccess } from "../lib/access";
+import { invalidToken } from "../lib/tokens";
+import type { ClientMeta } from "../mixins/auth.mixin";
+import type { Access, AuthUser } from "../lib/contract";
+import { sideRedisClient } from "../lib/redis-client";
 
 interface Gateway extends Service {
 	rateLimitRedis?: Redis;
@@ -27,6 +32,20 @@ type GatewaySettings = Record<string, any>;
 type GatewaySchema = ServiceSchema<GatewaySettings> & {
 	// The typings lack moleculer's `merged` hook.
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>): void;
+};
+
+/** Statuses other than 200 for a successful call (DESIGN.md section 4). */
+const SUCCESS_STATUS: Record<string, number> = {
+	"auth.register": 201,
+	"auth.logout": 204,
+	"products.create": 201,
+	"products.remove": 204,
+};
+
+/** Where a 201's new resource lives (the Location header). */
+const CREATED_LOCATION: Record<string, (data: { id?: string }) => string> = {
+	"auth.register": () => "/api/users/me",
+	"products.create": product => `/api/products/${product.id}`,
 };
 
 const ApiService: GatewaySchema = {
@@ -61,9 +80,31 @@ const ApiService: GatewaySchema = {
 				mappingPolicy: "restrict",
 				autoAliases: false,
 				bodyParsers: { json: { strict: true }, urlencoded: false },
+				authentication: true,
+				authorization: true,
 				aliases: {
+					"POST auth/register": "auth.register",
+					"POST auth/login": "auth.login",
+					"POST auth/refresh": "auth.refresh",
+					"POST auth/logout": "auth.logout",
+					"GET users/me": "users.me",
+					"PATCH users/me": "users.updateMe",
+					"GET users": "users.list",
 					"GET products": "products.list",
 					"GET products/:id": "products.get",
+					"POST products": "products.create",
+					"PATCH products/:id": "products.update",
+					"DELETE products/:id": "products.remove",
+				},
+				onBeforeCall(ctx: Context<unknown, ClientMeta>, _route: unknown, req: IncomingMessage) {
+					ctx.meta.clientIp = clientAddress(req, readEnv().trustedProxies);
+				},
+				onAfterCall(ctx: Context<unknown, { $location?: string }>, _route: unknown, req: IncomingMessage & { $action?: { name: string } }, res: ServerResponse, data: { id?: string }) {
+					const name = req.$action?.name ?? "";
+					const status = SUCCESS_STATUS[name];
+					if (status) res.statusCode = status;
+					if (CREATED_LOCATION[name]) ctx.meta.$location = CREATED_LOCATION[name](data);
+					return status === 204 ? null : data;
 				},
 			},
 		],
@@ -98,6 +139,22 @@ const ApiService: GatewaySchema = {
 		},
 	},
 
+	methods: {
+		/** A Bearer token becomes ctx.meta.user; no header is an anonymous call, a bad token a 401. */
+		async authenticate(ctx: Context, _route: unknown, req: IncomingMessage): Promise<AuthUser | null> {
+			const header = req.headers.authorization;
+			if (!header) return null;
+			const [scheme, token] = header.split(" ");
+			if (scheme?.toLowerCase() !== "bearer" || !token) throw invalidToken("Use an Authorization: Bearer <token> header");
+			return ctx.call<AuthUser, { token: string }>("auth.resolveToken", { token });
+		},
+
+		/** The action's declared `access` against the caller (the service checks again). */
+		authorize(ctx: Context<unknown, ClientMeta>, _route: unknown, req: IncomingMessage & { $action?: { access?: Access } }): void {
+			assertAccess(requiredAccess(req.$action), ctx.meta.user);
+		},
+	},
+
 	// Settings that depend on the environment are filled in when the service is
 	// created (not at import), before moleculer-web builds its routes.
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>) {
@@ -115,8 +172,7 @@ const ApiService: GatewaySchema = {
 		};
 		if (env.cacher) {
 			// Counted in Redis so the limit holds across every gateway node.
-			this.rateLimitRedis = new Redis(env.cacher, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-			this.rateLimitRedis.on("error", err => this.logger.warn(`Rate limit Redis: ${err.message}`));
+			this.rateLimitRedis = sideRedisClient(env.cacher, "Rate limit", this.logger);
 			apiRoute.rateLimit.StoreFactory = redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`, this.logger);
 		}
 	},

@@ -1,7 +1,8 @@
 // services/products.service.ts — the catalog: browse and read for everyone,
-// create/update/remove for admins (their HTTP routes come with identity).
+// create/update/remove for admins.
 import { Errors, type Context } from "moleculer";
 import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { Authorized } from "../mixins/auth.mixin";
 import { catalogQuery, productFields, productQueryParams } from "../lib/catalog";
 import { demoCatalog } from "../lib/demo-catalog";
 import type { NewProduct, Page, Product, ProductChanges, ProductQuery } from "../lib/contract";
@@ -34,6 +35,7 @@ const ProductsService: DbServiceSchema = {
 			unique: ["sku"],
 			seed: demoCatalog,
 		}),
+		Authorized,
 	],
 
 	settings: {
@@ -42,6 +44,7 @@ const ProductsService: DbServiceSchema = {
 
 	actions: {
 		list: {
+			access: "public",
 			params: productQueryParams,
 			cache: { keys: ["q", "category", "minPrice", "maxPrice", "sort", "page", "pageSize"] },
 			handler(this: DbService, ctx: Context<Required<Pick<ProductQuery, "page" | "pageSize">> & ProductQuery>): Promise<Page<Product>> {
@@ -51,6 +54,7 @@ const ProductsService: DbServiceSchema = {
 		},
 
 		get: {
+			access: "public",
 			params: { id: idParam },
 			cache: { keys: ["id"] },
 			handler(this: DbService, ctx: Context<{ id: string }>): Promise<Product> {
@@ -59,6 +63,7 @@ const ProductsService: DbServiceSchema = {
 		},
 
 		create: {
+			access: "admin",
 			params: { ...productFields, $$strict: "remove" },
 			retryPolicy: noRetry,
 			handler(this: DbService, ctx: Context<NewProduct>): Promise<Product> {
@@ -67,6 +72,7 @@ const ProductsService: DbServiceSchema = {
 		},
 
 		update: {
+			access: "admin",
 			params: { id: idParam, ...optional, $$strict: "remove" },
 			handler(this: DbService, ctx: Context<ProductChanges & { id: string }>): Promise<Product> {
 				const { id, ...changes } = ctx.params;
@@ -80,6 +86,7 @@ const ProductsService: DbServiceSchema = {
 		},
 
 		remove: {
+			access: "admin",
 			params: { id: idParam },
 			handler(this: DbService, ctx: Context<{ id: string }>): Promise<Product> {
 				return this.removeEntity(ctx, ctx.params.id);

@@ -16,17 +16,20 @@ let failures = 0;
 const Echo: ServiceSchema = {
 	name: "echo",
 	actions: {
-		body: (ctx: Context) => ctx.params,
-		context: (ctx: Context) => ({ requestID: ctx.requestID }),
+		body: { access: "public", handler: (ctx: Context) => ctx.params },
+		context: { access: "public", handler: (ctx: Context) => ({ requestID: ctx.requestID }) },
 		internal: () => "never over HTTP",
 	},
 };
 const FailingProducts: ServiceSchema = {
 	name: "products",
 	actions: {
-		list() {
-			failures++;
-			throw new Errors.MoleculerError("disk on fire at /var/lib/secret", 500, "BOOM");
+		list: {
+			access: "public",
+			handler() {
+				failures++;
+				throw new Errors.MoleculerError("disk on fire at /var/lib/secret", 500, "BOOM");
+			},
 		},
 	},
 };

@@ -21,8 +21,8 @@ describe("errors as clients see them", () => {
 		expect(body).toEqual({ name: "MoleculerClientError", message: "Exists", code: 409, type: "CONFLICT", data: { fields: ["sku"] } });
 	});
 
-	it("strips where a validation error was raised but keeps the field", () => {
-		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ field: "pageSize", type: "numberMax", message: "m", nodeID: "n1", action: "products.list" }]);
+	it("keeps the field of a validation error but not where it was raised nor the rejected value", () => {
+		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ field: "pageSize", type: "numberMax", message: "m", actual: "hunter2", nodeID: "n1", action: "products.list" }]);
 		expect(toErrorResponse(err).body.data).toEqual([{ field: "pageSize", type: "numberMax", message: "m" }]);
 	});
 

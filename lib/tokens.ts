@@ -1,0 +1,54 @@
+// Access tokens (short-lived JWTs) and refresh tokens (opaque, stored hashed).
+import { createHash, randomBytes } from "node:crypto";
+import jwt from "jsonwebtoken";
+import { Errors } from "moleculer";
+import type { Role } from "./contract";
+
+const ALGORITHM = "HS256";
+const ISSUER = "moleculer-shop";
+const AUDIENCE = "moleculer-shop-api";
+
+export interface AccessClaims {
+	sub: string;
+	email: string;
+	roles: Role[];
+	/** The refresh-token family (session) this token belongs to; logout revokes it. */
+	sid: string;
+}
+
+export function signAccessToken(claims: AccessClaims, secret: string, ttlSeconds: number): string {
+	return jwt.sign({ email: claims.email, roles: claims.roles, sid: claims.sid }, secret, {
+		algorithm: ALGORITHM,
+		issuer: ISSUER,
+		audience: AUDIENCE,
+		subject: claims.sub,
+		expiresIn: ttlSeconds,
+	});
+}
+
+export function invalidToken(reason = "The access token is invalid or expired"): Errors.MoleculerClientError {
+	const err = new Errors.MoleculerClientError(reason, 401, "INVALID_TOKEN");
+	err.name = "UnAuthorizedError";
+	return err;
+}
+
+/** The claims of a token we signed; anything else (other alg, other key, expired, malformed) is a 401. */
+export function verifyAccessToken(token: string, secret: string): AccessClaims {
+	try {
+		// Pinned algorithm: `alg: none` and algorithm confusion are refused.
+		const payload = jwt.verify(token, secret, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE });
+		if (typeof payload === "string" || !payload.sub || !payload.sid || !Array.isArray(payload.roles)) throw invalidToken();
+		return { sub: payload.sub, email: String(payload.email), roles: payload.roles, sid: String(payload.sid) };
+	} catch {
+		throw invalidToken();
+	}
+}
+
+export function hashToken(token: string): string {
+	return createHash("sha256").update(token).digest("base64url");
+}
+
+export function newRefreshToken(): { token: string; hash: string } {
+	const token = randomBytes(32).toString("base64url");
+	return { token, hash: hashToken(token) };
+}

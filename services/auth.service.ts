@@ -1,0 +1,184 @@
+// services/auth.service.ts — sessions: register, login, refresh (rotating
+// refresh tokens), logout, and resolveToken for the gateway. Owns the
+// refresh-token store; users and passwords belong to the users service.
+import { randomUUID } from "node:crypto";
+import { Errors, type Context } from "moleculer";
+import type Redis from "ioredis";
+import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { Authorized, type ClientMeta } from "../mixins/auth.mixin";
+import { jwtSecret, readEnv, type Env } from "../lib/env";
+import { emailRule, nameRule, passwordRule, refreshTokenRule } from "../lib/identity";
+import { MemoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from "../lib/rate-limit-store";
+import { sideRedisClient } from "../lib/redis-client";
+import { hashToken, invalidToken, newRefreshToken, signAccessToken, verifyAccessToken } from "../lib/tokens";
+import type { AuthResult, AuthUser, User, UserRegistered } from "../lib/contract";
+
+interface RefreshTokenRecord {
+	_id: string;
+	tokenHash: string;
+	familyId: string;
+	userId: string;
+	expiresAt: string;
+	usedAt: string | null;
+	revoked: boolean;
+}
+
+interface AuthService extends DbService {
+	env: Env;
+	secret: string;
+	attempts: RateLimitStore;
+	attemptsRedis?: Redis;
+	throttle(ctx: Context<unknown, ClientMeta>, action: string, keys: string[]): Promise<void>;
+	issueSession(user: User, familyId?: string): Promise<AuthResult>;
+	revokeFamily(familyId: string): Promise<void>;
+}
+
+function tooManyAttempts(retryAfterSeconds: number): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError("Too many attempts; try again later", 429, "TOO_MANY_ATTEMPTS", { retryAfter: retryAfterSeconds });
+}
+
+const AuthService: DbServiceSchema<AuthService> = {
+	name: "auth",
+	mixins: [
+		DbMixin({
+			fields: {
+				tokenHash: { type: String, required: true },
+				familyId: { type: String, required: true, index: true },
+				userId: { type: String, required: true },
+				expiresAt: { type: String, required: true },
+				usedAt: { type: String, default: null },
+				revoked: { type: Boolean, default: false },
+			},
+			unique: ["tokenHash"],
+		}),
+		Authorized,
+	],
+
+	actions: {
+		register: {
+			access: "public",
+			retryPolicy: { enabled: false },
+			params: { email: emailRule, password: passwordRule, name: nameRule, $$strict: "remove" },
+			async handler(this: AuthService, ctx: Context<{ email: string; password: string; name: string }, ClientMeta>): Promise<AuthResult> {
+				await this.throttle(ctx, "register", [`ip:${ctx.meta.clientIp ?? "internal"}`]);
+				const user = await ctx.call<User, object>("users.create", ctx.params);
+				await ctx.emit<UserRegistered>("user.registered", { userId: user.id, email: user.email, name: user.name });
+				return this.issueSession(user);
+			},
+		},
+
+		login: {
+			access: "public",
+			params: { email: emailRule, password: { type: "string", min: 1, max: 1024 }, $$strict: "remove" },
+			async handler(this: AuthService, ctx: Context<{ email: string; password: string }, ClientMeta>): Promise<AuthResult> {
+				await this.throttle(ctx, "login", [`ip:${ctx.meta.clientIp ?? "internal"}`, `account:${ctx.params.email}`]);
+				const user = await ctx.call<User, object>("users.authenticate", ctx.params);
+				return this.issueSession(user);
+			},
+		},
+
+		refresh: {
+			access: "public",
+			retryPolicy: { enabled: false },
+			params: { refreshToken: refreshTokenRule, $$strict: "remove" },
+			async handler(this: AuthService, ctx: Context<{ refreshToken: string }>): Promise<AuthResult> {
+				const tokenHash = hashToken(ctx.params.refreshToken);
+				const record = (await this.adapter.findOne({ tokenHash })) as RefreshTokenRecord | null;
+				if (!record || record.revoked || record.expiresAt < new Date().toISOString()) throw invalidToken("The refresh token is invalid or expired");
+				// Claim the token atomically: of two uses, exactly one wins.
+				const claimed = await this.adapter.updateMany({ tokenHash, usedAt: null, revoked: false }, { $set: { usedAt: new Date().toISOString() } });
+				if (claimed !== 1) {
+					// A rotated token came back: it was stolen or leaked. End the whole session.
+					await this.revokeFamily(record.familyId);
+					throw invalidToken("The refresh token was already used; the session has been ended");
+				}
+				const user = await ctx.call<User, object>("users.get", { id: record.userId }).catch(() => {
+					throw invalidToken("The account no longer exists");
+				});
+				return this.issueSession(user, record.familyId);
+			},
+		},
+
+		logout: {
+			access: "public",
+			params: { refreshToken: refreshTokenRule, $$strict: "remove" },
+			async handler(this: AuthService, ctx: Context<{ refreshToken: string }>): Promise<void> {
+				const record = (await this.adapter.findOne({ tokenHash: hashToken(ctx.params.refreshToken) })) as RefreshTokenRecord | null;
+				// The same answer whether or not the token existed.
+				if (record) await this.revokeFamily(record.familyId);
+			},
+		},
+
+		// --- internal: the gateway's authentication ---
+
+		resolveToken: {
+			visibility: "public",
+			params: { token: { type: "string", min: 1, max: 4096 } },
+			// Revocation clears this cache at once; the TTL bounds how long a role
+			// change or a missed clean can go unseen.
+			cache: { keys: ["token"], ttl: 30 },
+			async handler(this: AuthService, ctx: Context<{ token: string }>): Promise<AuthUser> {
+				const claims = verifyAccessToken(ctx.params.token, this.secret);
+				if ((await this.adapter.count({ query: { familyId: claims.sid, revoked: true } })) > 0) throw invalidToken("The session has ended");
+				const user = await ctx.call<User, object>("users.get", { id: claims.sub }).catch(() => {
+					throw invalidToken("The account no longer exists");
+				});
+				return { id: user.id, email: user.email, roles: user.roles };
+			},
+		},
+	},
+
+	methods: {
+		/** Counts this attempt against every key (client address, account); over the limit is a 429. */
+		async throttle(this: AuthService, _ctx: Context, action: string, keys: string[]): Promise<void> {
+			for (const key of keys) {
+				if ((await this.attempts.inc(`${action}:${key}`)) > this.env.authRateLimit) {
+					throw tooManyAttempts(Math.ceil((this.attempts.resetTime - Date.now()) / 1000));
+				}
+			}
+		},
+
+		async issueSession(this: AuthService, user: User, familyId: string = randomUUID()): Promise<AuthResult> {
+			const { token, hash } = newRefreshToken();
+			const now = Date.now();
+			// Token records are written through the adapter: they are never returned
+			// to anyone, and a new session must not flush the resolveToken cache.
+			await this.adapter.insert({
+				_id: randomUUID(),
+				tokenHash: hash,
+				familyId,
+				userId: user.id,
+				expiresAt: new Date(now + this.env.refreshTokenTtlS * 1000).toISOString(),
+				usedAt: null,
+				revoked: false,
+				createdAt: new Date(now).toISOString(),
+				updatedAt: new Date(now).toISOString(),
+			});
+			const accessToken = signAccessToken({ sub: user.id, email: user.email, roles: user.roles, sid: familyId }, this.secret, this.env.accessTokenTtlS);
+			return { user, accessToken, refreshToken: token, expiresIn: this.env.accessTokenTtlS };
+		},
+
+		async revokeFamily(this: AuthService, familyId: string): Promise<void> {
+			await this.adapter.updateMany({ familyId }, { $set: { revoked: true, updatedAt: new Date().toISOString() } });
+			await this.clearCache(); // resolveToken answers on every node drop at once
+		},
+	},
+
+	created(this: AuthService) {
+		this.env = readEnv();
+		this.secret = jwtSecret(this.env); // production without a strong secret refuses to start
+		if (this.env.cacher) {
+			// Counted in Redis so attempts through any gateway or auth node add up.
+			this.attemptsRedis = sideRedisClient(this.env.cacher, "Auth attempts", this.logger);
+			this.attempts = new (redisRateLimitStore(this.attemptsRedis, `${this.env.namespace}-auth-attempts`, this.logger))(this.env.authRateWindowMs);
+		} else {
+			this.attempts = new MemoryRateLimitStore(this.env.authRateWindowMs);
+		}
+	},
+
+	async stopped(this: AuthService) {
+		await this.attemptsRedis?.quit().catch(() => undefined);
+	},
+};
+
+export default AuthService;

@@ -1,0 +1,145 @@
+// services/users.service.ts — user profiles and roles. Owns the password hash,
+// which never leaves this service: `authenticate` checks a password here.
+import { Errors, type Context } from "moleculer";
+import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
+import { adminCredentials, readEnv } from "../lib/env";
+import { emailRule, nameRule, normalizeEmail, passwordRule } from "../lib/identity";
+import { pageParams, type PageParams } from "../lib/paging";
+import { hashPassword, UNKNOWN_ACCOUNT_HASH, verifyPassword } from "../lib/password";
+import type { Page, Role, User } from "../lib/contract";
+
+interface NewUser {
+	email: string;
+	password: string;
+	name: string;
+	roles?: Role[];
+}
+
+function invalidCredentials(): Errors.MoleculerClientError {
+	const err = new Errors.MoleculerClientError("Invalid email or password", 401, "INVALID_CREDENTIALS");
+	err.name = "UnAuthorizedError";
+	return err;
+}
+
+interface UsersService extends DbService {
+	createUser(ctx: Context | undefined, user: NewUser): Promise<User>;
+	ensureAdmin(): Promise<void>;
+}
+
+const UsersService: DbServiceSchema<UsersService> = {
+	name: "users",
+	mixins: [
+		DbMixin({
+			fields: {
+				email: { type: String, required: true },
+				name: { type: String, required: true },
+				roles: { type: [String], required: true },
+				passwordHash: { type: String, required: true },
+			},
+			unique: ["email"],
+		}),
+		Authorized,
+	],
+
+	settings: {
+		fields: ["id", "email", "name", "roles", "createdAt", "updatedAt"],
+	},
+
+	actions: {
+		me: {
+			access: "user",
+			handler(this: DbService, ctx: Context<unknown, ClientMeta>): Promise<User> {
+				return this.findEntity(ctx, currentUser(ctx).id);
+			},
+		},
+
+		updateMe: {
+			access: "user",
+			params: { name: { ...nameRule, optional: true }, $$strict: "remove" },
+			handler(this: DbService, ctx: Context<{ name?: string }, ClientMeta>): Promise<User> {
+				if (ctx.params.name === undefined) {
+					throw new Errors.ValidationError("Nothing to update", "VALIDATION_ERROR", [{ type: "required", field: "name", message: "The 'name' field is required." }]);
+				}
+				return this.updateEntity(ctx, currentUser(ctx).id, { name: ctx.params.name });
+			},
+		},
+
+		list: {
+			access: "admin",
+			params: { ...pageParams, $$strict: "remove" },
+			handler(this: DbService, ctx: Context<PageParams>): Promise<Page<User>> {
+				return this.findPage(ctx, { query: {}, sort: ["createdAt", "_id"], ...ctx.params });
+			},
+		},
+
+		// --- internal: called by the auth service, never aliased ---
+
+		create: {
+			visibility: "public",
+			retryPolicy: { enabled: false },
+			params: { email: emailRule, password: passwordRule, name: nameRule, $$strict: "remove" },
+			handler(this: UsersService, ctx: Context<NewUser>): Promise<User> {
+				return this.createUser(ctx, { ...ctx.params, roles: ["customer"] });
+			},
+		},
+
+		authenticate: {
+			visibility: "public",
+			params: { email: emailRule, password: { type: "string", max: 1024 } },
+			async handler(this: DbService, ctx: Context<{ email: string; password: string }>): Promise<User> {
+				const doc = (await this.adapter.findOne({ email: ctx.params.email })) as { passwordHash?: string } | null;
+				// Unknown accounts pay for a hash too, so timing does not reveal which emails exist.
+				const matches = await verifyPassword(ctx.params.password, doc?.passwordHash ?? UNKNOWN_ACCOUNT_HASH);
+				if (!doc || !matches) throw invalidCredentials();
+				return this.transformDocuments(ctx, {}, doc);
+			},
+		},
+
+		get: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			cache: { keys: ["id"], ttl: 30 },
+			handler(this: DbService, ctx: Context<{ id: string }>): Promise<User> {
+				return this.findEntity(ctx, ctx.params.id);
+			},
+		},
+	},
+
+	methods: {
+		async createUser(this: UsersService, ctx: Context | undefined, { email, password, name, roles = ["customer"] }: NewUser): Promise<User> {
+			try {
+				return await this.createEntity(ctx, { email: normalizeEmail(email), name, roles, passwordHash: await hashPassword(password) });
+			} catch (err) {
+				if ((err as { code?: number }).code !== 409 && !/duplicate|unique/i.test(String((err as Error).message))) throw err;
+				throw new Errors.MoleculerClientError("An account with this email already exists", 409, "EMAIL_TAKEN", { field: "email" });
+			}
+		},
+
+		/** The admin from ADMIN_EMAIL/ADMIN_PASSWORD (or the development one) exists and is an admin. */
+		async ensureAdmin(this: UsersService): Promise<void> {
+			const { email, password } = adminCredentials(readEnv());
+			const existing = (await this.adapter.findOne({ email: normalizeEmail(email) })) as { _id: string; roles: Role[] } | null;
+			if (existing) {
+				if (!existing.roles.includes("admin")) await this.adapter.updateById(existing._id, { $set: { roles: [...existing.roles, "admin"] } });
+				return;
+			}
+			try {
+				await this.createUser(undefined, { email, password, name: "Administrator", roles: ["admin"] });
+				this.logger.info(`Admin account ${normalizeEmail(email)} created`);
+			} catch (err) {
+				if ((err as { type?: string }).type !== "EMAIL_TAKEN") throw err; // another users node was first
+			}
+		},
+	},
+
+	created(this: UsersService) {
+		adminCredentials(readEnv()); // production without admin credentials refuses to start
+	},
+
+	async started(this: UsersService) {
+		await this.ensureAdmin();
+	},
+};
+
+export default UsersService;
