@@ -4,6 +4,7 @@ import type { BrokerOptions, CacherConfig } from "moleculer";
 import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
+import { RedactingValidator } from "./lib/validator";
 import type { Server } from "node:http";
 
 function transporter(env: Env): BrokerOptions["transporter"] {
@@ -103,7 +104,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			preferLocal: true,
 		},
 
-		validator: true,
+		validator: new RedactingValidator(),
 
 		metrics: {
 			enabled: env.metricsPort != null,

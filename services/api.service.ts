@@ -57,6 +57,9 @@ const ApiService: GatewaySchema = {
 		// One line per request at info is too much at production rates.
 		logRequest: "debug",
 		logResponse: "debug",
+		// Request and response bodies hold passwords and tokens: never logged.
+		logRequestParams: null,
+		logResponseData: null,
 
 		// Accept the caller's X-Request-Id (if sane) or make one; moleculer-web
 		// echoes ctx.requestID back and every downstream call carries it.

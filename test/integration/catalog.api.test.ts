@@ -53,9 +53,9 @@ describeEachDatabase("catalog over HTTP", backend => {
 		}
 	});
 
-	it("does not expose catalog writes over HTTP yet", async () => {
+	it("refuses catalog writes from anonymous clients with 401 and stores nothing", async () => {
 		const res = await request(`${app.url}/api/products`, { method: "POST", body: { sku: "HACK-1", name: "x", price: 1, category: "x" } });
-		expect(res.status).toBe(404);
+		expect(res.status).toBe(401);
 		expect((await request<Page<Product>>(`${app.url}/api/products?q=HACK-1`)).body.total).toBe(0);
 	});
 

@@ -39,11 +39,13 @@ export function uniqueName(prefix: string): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyServiceSchema = ServiceSchema<any, any, any, any>;
 
-export async function startApp(services: AnyServiceSchema[], env: EnvOverrides = {}): Promise<TestApp> {
+/** `logs: true` keeps the app's own logger (LOGLEVEL decides what it prints to the console). */
+export async function startApp(services: AnyServiceSchema[], env: EnvOverrides = {}, options: { logs?: boolean } = {}): Promise<TestApp> {
 	const restoreEnv = setEnv({ PORT: "0", ...env });
+	const config = brokerConfig(readEnv());
 	const broker = new ServiceBroker({
-		...brokerConfig(readEnv()),
-		logger: process.env.TEST_LOGS ? { type: "Console", options: { level: "info" } } : false,
+		...config,
+		logger: options.logs ? config.logger : process.env.TEST_LOGS ? { type: "Console", options: { level: "info" } } : false,
 	});
 	try {
 		for (const schema of services) broker.createService(schema as ServiceSchema);
