@@ -1,4 +1,7 @@
-import { readEnv, redactUrl } from "../../lib/env";
+import { adminCredentials, DEVELOPMENT_ADMIN, jwtSecret, readEnv, redactUrl } from "../../lib/env";
+import AuthService from "../../services/auth.service";
+import UsersService from "../../services/users.service";
+import { startApp } from "../support/app";
 
 describe("environment contract", () => {
 	it("runs embedded with nothing set: no transporter, in-process cache, NeDB, JSON, port 3000", () => {
@@ -26,5 +29,27 @@ describe("environment contract", () => {
 	it("never prints a password from a URL", () => {
 		expect(redactUrl("mongodb://app:hunter2@db:27017/shop")).toBe("mongodb://app:***@db:27017/shop");
 		expect(() => readEnv({ MONGO_URI: "mongo://app:hunter2@db" })).toThrow(/^(?!.*hunter2)/);
+	});
+});
+
+describe("production secrets", () => {
+	const strong = "k3".repeat(20);
+
+	it("uses documented development values outside production", () => {
+		expect(jwtSecret(readEnv({}))).toEqual(expect.any(String));
+		expect(adminCredentials(readEnv({}))).toEqual(DEVELOPMENT_ADMIN);
+	});
+
+	it("refuses a missing, short or development JWT secret and missing admin credentials in production", () => {
+		for (const JWT_SECRET of [undefined, "short-secret", jwtSecret(readEnv({}))]) {
+			expect(() => jwtSecret(readEnv({ NODE_ENV: "production", JWT_SECRET }))).toThrow(/JWT_SECRET/);
+		}
+		expect(jwtSecret(readEnv({ NODE_ENV: "production", JWT_SECRET: strong }))).toBe(strong);
+		expect(() => adminCredentials(readEnv({ NODE_ENV: "production" }))).toThrow(/ADMIN_EMAIL/);
+	});
+
+	it("stops a production node from starting without them", async () => {
+		await expect(startApp([AuthService], { NODE_ENV: "production", JWT_SECRET: undefined, METRICS_PORT: "off" })).rejects.toThrow(/JWT_SECRET/);
+		await expect(startApp([UsersService], { NODE_ENV: "production", ADMIN_EMAIL: undefined, METRICS_PORT: "off" })).rejects.toThrow(/ADMIN_EMAIL/);
 	});
 });
