@@ -5,6 +5,7 @@ import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { RedactingValidator } from "./lib/validator";
+import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
 
 function transporter(env: Env): BrokerOptions["transporter"] {
@@ -22,6 +23,30 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 		};
 	}
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
+}
+
+// Facts (DESIGN.md section 5) travel on @moleculer/channels: JetStream when
+// the transporter is NATS (durable, consumer groups, retries, dead letters),
+// the in-process adapter in embedded mode.
+function channelAdapter(env: Env): Record<string, unknown> {
+	if (env.transporter?.startsWith("nats://")) {
+		return {
+			type: "NATS",
+			options: {
+				prefix: env.namespace,
+				maxRetries: 5,
+				maxInFlight: 20,
+				deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+				nats: {
+					url: env.transporter,
+					connectionOptions: { maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+					// A consumer group created after facts were published still gets them.
+					consumerOptions: { config: { deliver_policy: "all" } },
+				},
+			},
+		};
+	}
+	return { type: "Fake", options: { prefix: env.namespace } };
 }
 
 function cacher(env: Env): CacherConfig {
@@ -105,6 +130,8 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		},
 
 		validator: new RedactingValidator(),
+
+		middlewares: [ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
 
 		metrics: {
 			enabled: env.metricsPort != null,

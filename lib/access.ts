@@ -32,5 +32,7 @@ export function assertAccess(access: Access, user: AuthUser | null | undefined):
 declare module "moleculer/src/service" {
 	interface ActionSchema {
 		access?: Access;
+		/** Moleculer honours a per-action timeout; the typings lack it. */
+		timeout?: number;
 	}
 }

@@ -79,6 +79,7 @@ export interface AuthResult {
 export type Access = "public" | "user" | "admin";
 
 export interface UserRegistered {
+	factId: string;
 	userId: string;
 	email: string;
 	name: string;
@@ -105,4 +106,137 @@ export const ErrorTypes = {
 	TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
 	FORBIDDEN: "FORBIDDEN",
 	UNAUTHORIZED: "UNAUTHORIZED",
+} as const;
+
+// --- Commerce (DESIGN.md sections 3-5) ---
+
+export interface LineItem {
+	productId: string;
+	name: string;
+	unitPrice: Cents;
+	quantity: number;
+}
+
+export interface Cart {
+	items: LineItem[];
+	subtotal: Cents;
+	currency: CurrencyCode;
+}
+
+export interface Availability {
+	productId: string;
+	available: number;
+	reserved: number;
+}
+
+export interface StockLevel extends Availability {
+	sold: number;
+	/** Everything ever put into stock: available + reserved + sold always equals it. */
+	received: number;
+}
+
+export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+export type CancelReason = "PAYMENT_DECLINED" | "OUT_OF_STOCK" | "CUSTOMER_REQUEST" | "PAYMENT_ERROR";
+export type PaymentStatus = "PENDING" | "CAPTURED" | "DECLINED" | "FAILED" | "REFUNDED";
+export type ShipmentStatus = "CREATED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+
+export interface Address {
+	name: string;
+	line1: string;
+	line2?: string;
+	city: string;
+	postalCode: string;
+	country: string;
+}
+
+export interface Card {
+	number: string;
+	expMonth: number;
+	expYear: number;
+	cvc: string;
+}
+
+export interface Order {
+	id: string;
+	userId: string;
+	items: LineItem[];
+	subtotal: Cents;
+	shippingCost: Cents;
+	total: Cents;
+	currency: CurrencyCode;
+	status: OrderStatus;
+	cancelReason?: CancelReason;
+	statusHistory: { status: OrderStatus; at: string }[];
+	shippingAddress: Address;
+	payment: { status: PaymentStatus; brand: string; last4: string };
+	shipment?: { carrier: string; trackingNumber: string; status: ShipmentStatus };
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface Payment {
+	orderId: string;
+	amount: Cents;
+	currency: CurrencyCode;
+	status: PaymentStatus;
+	brand: string;
+	last4: string;
+	declineReason?: string;
+}
+
+export interface Shipment {
+	orderId: string;
+	userId: string;
+	carrier: string;
+	trackingNumber: string;
+	status: ShipmentStatus;
+}
+
+export interface Notification {
+	id: string;
+	userId: string;
+	channel: "email" | "sms";
+	to: string;
+	template: string;
+	subject: string;
+	body: string;
+	orderId?: string;
+	status: "PENDING" | "SENT" | "FAILED";
+	createdAt: string;
+}
+
+/** Facts on @moleculer/channels. Every fact carries its id: consumers de-duplicate on it. */
+export interface FactBase {
+	factId: string;
+}
+export interface OrderFact extends FactBase {
+	orderId: string;
+	userId: string;
+	email: string;
+	total: Cents;
+	currency: CurrencyCode;
+}
+export interface OrderConfirmed extends OrderFact {
+	shippingAddress: Address;
+}
+export interface OrderCancelled extends OrderFact {
+	reason: CancelReason;
+}
+export interface ShipmentFact extends FactBase {
+	orderId: string;
+	userId: string;
+	email: string;
+	carrier: string;
+	trackingNumber: string;
+	status: ShipmentStatus;
+}
+
+export const Channels = {
+	USER_REGISTERED: "user.registered",
+	ORDER_CONFIRMED: "order.confirmed",
+	ORDER_CANCELLED: "order.cancelled",
+	SHIPMENT_CREATED: "shipment.created",
+	SHIPMENT_SHIPPED: "shipment.shipped",
+	SHIPMENT_DELIVERED: "shipment.delivered",
+	SHIPMENT_CANCELLED: "shipment.cancelled",
 } as const;

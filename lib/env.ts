@@ -40,6 +40,8 @@ export interface Env {
 	/** Login/register attempts per client address, and per account, per window. */
 	authRateLimit: number;
 	authRateWindowMs: number;
+	/** HMAC key of the carrier's webhook; a documented value outside production. */
+	shippingWebhookSecret?: string;
 }
 
 /** Every variable the app reads; deploy files are checked against this list. */
@@ -67,6 +69,7 @@ export const ENV_NAMES = [
 	"REFRESH_TOKEN_TTL_S",
 	"REQUEST_TIMEOUT_MS",
 	"SERIALIZER",
+	"SHIPPING_WEBHOOK_SECRET",
 	"TRACING_EXPORTER",
 	"TRACING_URL",
 	"TRANSPORTER",
@@ -148,6 +151,7 @@ export function readEnv(source: Source = process.env): Env {
 		adminPassword: source.ADMIN_PASSWORD || undefined,
 		authRateLimit: integer(source, "AUTH_RATE_LIMIT", 10, 1),
 		authRateWindowMs: integer(source, "AUTH_RATE_WINDOW_MS", 60_000, 1000),
+		shippingWebhookSecret: text(source, "SHIPPING_WEBHOOK_SECRET"),
 	};
 }
 
@@ -170,4 +174,13 @@ export function adminCredentials(env: Env): { email: string; password: string } 
 	if (env.adminEmail && env.adminPassword) return { email: env.adminEmail, password: env.adminPassword };
 	if (env.nodeEnv === "production") throw new Error("ADMIN_EMAIL and ADMIN_PASSWORD must be set in production");
 	return DEVELOPMENT_ADMIN;
+}
+
+export const DEVELOPMENT_WEBHOOK_SECRET = "development-carrier-webhook-secret";
+
+/** The carrier webhook's HMAC key; production refuses to start without one. */
+export function shippingWebhookSecret(env: Env): string {
+	if (env.shippingWebhookSecret) return env.shippingWebhookSecret;
+	if (env.nodeEnv === "production") throw new Error("SHIPPING_WEBHOOK_SECRET must be set in production");
+	return DEVELOPMENT_WEBHOOK_SECRET;
 }

@@ -174,7 +174,7 @@ export function DbMixin(options: DbMixinOptions): Partial<ServiceSchema> {
 
 			async createEntity<T>(this: DbService, ctx: Context | undefined, fields: Doc): Promise<T> {
 				const now = new Date().toISOString();
-				const doc = await this.adapter.insert({ ...fields, _id: randomUUID(), createdAt: now, updatedAt: now });
+				const doc = await this.adapter.insert({ _id: randomUUID(), ...fields, createdAt: now, updatedAt: now });
 				const json = await this.transformDocuments<T>(ctx, {}, doc);
 				await this.entityChanged("created", json, ctx);
 				return json;

@@ -35,17 +35,33 @@ type GatewaySchema = ServiceSchema<GatewaySettings> & {
 };
 
 /** Statuses other than 200 for a successful call (DESIGN.md section 4). */
-const SUCCESS_STATUS: Record<string, number> = {
+const SUCCESS_STATUS: Record<string, number | ((data: { status?: string }) => number)> = {
 	"auth.register": 201,
 	"auth.logout": 204,
 	"products.create": 201,
 	"products.remove": 204,
+	"carts.clear": 204,
+	"shipping.webhook": 204,
+	// A checkout that could not finish yet answers 202 with the PENDING order.
+	"orders.checkout": order => (order.status === "PENDING" ? 202 : 201),
 };
+
+interface RequestMeta extends ClientMeta {
+	idempotencyKey?: string;
+	rawBody?: string;
+	signature?: string;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+	const value = req.headers[name];
+	return Array.isArray(value) ? value[0] : value;
+}
 
 /** Where a 201's new resource lives (the Location header). */
 const CREATED_LOCATION: Record<string, (data: { id?: string }) => string> = {
 	"auth.register": () => "/api/users/me",
 	"products.create": product => `/api/products/${product.id}`,
+	"orders.checkout": order => `/api/orders/${order.id}`,
 };
 
 const ApiService: GatewaySchema = {
@@ -98,15 +114,37 @@ const ApiService: GatewaySchema = {
 					"POST products": "products.create",
 					"PATCH products/:id": "products.update",
 					"DELETE products/:id": "products.remove",
+					"GET inventory/:productId": "inventory.availability",
+					"PATCH inventory/:productId": "inventory.adjust",
+					"GET cart": "carts.get",
+					"POST cart/items": "carts.addItem",
+					"PATCH cart/items/:productId": "carts.updateItem",
+					"DELETE cart/items/:productId": "carts.removeItem",
+					"DELETE cart": "carts.clear",
+					"POST orders": "orders.checkout",
+					"GET orders": "orders.list",
+					"GET orders/:id": "orders.get",
+					"POST orders/:id/cancel": "orders.cancel",
+					"GET notifications": "notifications.list",
+					"POST shipping/webhook": "shipping.webhook",
+					"POST shipments/:orderId/advance": "shipping.advance",
 				},
-				onBeforeCall(ctx: Context<unknown, ClientMeta>, _route: unknown, req: IncomingMessage) {
+				onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { $action?: { name: string }; rawBody?: Buffer }) {
 					ctx.meta.clientIp = clientAddress(req, readEnv().trustedProxies);
+					const action = req.$action?.name;
+					if (action === "orders.checkout") ctx.meta.idempotencyKey = headerValue(req, "idempotency-key");
+					if (action === "shipping.webhook") {
+						// The carrier signs the exact bytes it sent.
+						ctx.meta.rawBody = req.rawBody?.toString("utf8");
+						ctx.meta.signature = headerValue(req, "x-signature");
+					}
 				},
-				onAfterCall(ctx: Context<unknown, { $location?: string }>, _route: unknown, req: IncomingMessage & { $action?: { name: string } }, res: ServerResponse, data: { id?: string }) {
+				onAfterCall(ctx: Context<unknown, { $location?: string }>, _route: unknown, req: IncomingMessage & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
 					const name = req.$action?.name ?? "";
-					const status = SUCCESS_STATUS[name];
+					const rule = SUCCESS_STATUS[name];
+					const status = typeof rule === "function" ? rule(data) : rule;
 					if (status) res.statusCode = status;
-					if (CREATED_LOCATION[name]) ctx.meta.$location = CREATED_LOCATION[name](data);
+					if (CREATED_LOCATION[name] && status !== 204) ctx.meta.$location = CREATED_LOCATION[name](data);
 					return status === 204 ? null : data;
 				},
 			},
@@ -167,6 +205,10 @@ const ApiService: GatewaySchema = {
 		// Always this node's own health, never another gateway's.
 		healthRoute.callOptions = { nodeID: this.broker.nodeID, retries: 0 };
 		apiRoute.bodyParsers.json.limit = env.bodyLimit;
+		// Keep the raw bytes for signature checks (the carrier webhook).
+		apiRoute.bodyParsers.json.verify = (req: IncomingMessage & { rawBody?: Buffer }, _res: unknown, buf: Buffer) => {
+			req.rawBody = buf;
+		};
 		apiRoute.rateLimit = {
 			window: env.rateLimitWindowMs,
 			limit: env.rateLimit,

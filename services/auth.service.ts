@@ -11,7 +11,7 @@ import { emailRule, nameRule, passwordRule, refreshTokenRule } from "../lib/iden
 import { MemoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from "../lib/rate-limit-store";
 import { sideRedisClient } from "../lib/redis-client";
 import { hashToken, invalidToken, newRefreshToken, signAccessToken, verifyAccessToken } from "../lib/tokens";
-import type { AuthResult, AuthUser, User, UserRegistered } from "../lib/contract";
+import type { AuthResult, AuthUser, User } from "../lib/contract";
 
 interface RefreshTokenRecord {
 	_id: string;
@@ -61,8 +61,8 @@ const AuthService: DbServiceSchema<AuthService> = {
 			params: { email: emailRule, password: passwordRule, name: nameRule, $$strict: "remove" },
 			async handler(this: AuthService, ctx: Context<{ email: string; password: string; name: string }, ClientMeta>): Promise<AuthResult> {
 				await this.throttle(ctx, "register", [`ip:${ctx.meta.clientIp ?? "internal"}`]);
+				// users.create records the user.registered fact with the user itself.
 				const user = await ctx.call<User, object>("users.create", ctx.params);
-				await ctx.emit<UserRegistered>("user.registered", { userId: user.id, email: user.email, name: user.name });
 				return this.issueSession(user);
 			},
 		},

@@ -3,11 +3,13 @@
 import { Errors, type Context } from "moleculer";
 import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
+import { fact, Outbox, outboxFields, type OutboxService } from "../mixins/outbox.mixin";
 import { adminCredentials, readEnv } from "../lib/env";
 import { emailRule, nameRule, normalizeEmail, passwordRule } from "../lib/identity";
 import { pageParams, type PageParams } from "../lib/paging";
 import { hashPassword, UNKNOWN_ACCOUNT_HASH, verifyPassword } from "../lib/password";
-import type { Page, Role, User } from "../lib/contract";
+import { randomUUID } from "node:crypto";
+import { Channels, type Page, type Role, type User, type UserRegistered } from "../lib/contract";
 
 interface NewUser {
 	email: string;
@@ -22,7 +24,7 @@ function invalidCredentials(): Errors.MoleculerClientError {
 	return err;
 }
 
-interface UsersService extends DbService {
+interface UsersService extends OutboxService {
 	createUser(ctx: Context | undefined, user: NewUser): Promise<User>;
 	ensureAdmin(): Promise<void>;
 }
@@ -36,10 +38,12 @@ const UsersService: DbServiceSchema<UsersService> = {
 				name: { type: String, required: true },
 				roles: { type: [String], required: true },
 				passwordHash: { type: String, required: true },
+				...outboxFields,
 			},
 			unique: ["email"],
 		}),
 		Authorized,
+		Outbox,
 	],
 
 	settings: {
@@ -109,7 +113,15 @@ const UsersService: DbServiceSchema<UsersService> = {
 	methods: {
 		async createUser(this: UsersService, ctx: Context | undefined, { email, password, name, roles = ["customer"] }: NewUser): Promise<User> {
 			try {
-				return await this.createEntity(ctx, { email: normalizeEmail(email), name, roles, passwordHash: await hashPassword(password) });
+				const normalized = normalizeEmail(email);
+				const id = randomUUID();
+				// The welcome fact is written with the user, so it cannot be lost.
+				const registered = fact(Channels.USER_REGISTERED, { userId: id, email: normalized, name } satisfies Omit<UserRegistered, "factId">);
+				const user = await this.createEntity<User>(ctx, {
+					_id: id, email: normalized, name, roles, passwordHash: await hashPassword(password), outbox: [registered], outboxPending: true,
+				});
+				await this.publishOutbox(user.id);
+				return user;
 			} catch (err) {
 				if ((err as { code?: number }).code !== 409 && !/duplicate|unique/i.test(String((err as Error).message))) throw err;
 				throw new Errors.MoleculerClientError("An account with this email already exists", 409, "EMAIL_TAKEN", { field: "email" });

@@ -1,0 +1,189 @@
+// Stock rules on top of single-document atomic updates (no transactions, no
+// read-then-write in JavaScript). A product's stock document keeps the units
+// held per order in `holds.<orderId>`, so reserving, committing and releasing
+// are each one conditional update of one document: of two orders racing for
+// the last unit, exactly one update matches. A reservation document per order
+// records what was asked, for idempotency and for expiry.
+import { Errors } from "moleculer";
+import type { StockLevel } from "./contract";
+
+export interface StockStore {
+	findById(id: string): Promise<unknown>;
+	find(filters: { query: Record<string, unknown>; limit?: number; offset?: number; sort?: string[] }): Promise<unknown[]>;
+	insert(doc: Record<string, unknown>): Promise<unknown>;
+	updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
+}
+
+export interface StockDoc {
+	_id: string;
+	kind: "stock";
+	productId: string;
+	available: number;
+	reserved: number;
+	sold: number;
+	received: number;
+	holds: Record<string, number>;
+}
+
+export type ReservationState = "RESERVING" | "RESERVED" | "COMMITTED" | "RELEASED";
+
+export interface ReservationDoc {
+	_id: string;
+	kind: "reservation";
+	orderId: string;
+	items: { productId: string; quantity: number }[];
+	state: ReservationState;
+	expiresAt: string;
+}
+
+export const stockId = (productId: string) => `stock:${productId}`;
+export const reservationId = (orderId: string) => `reservation:${orderId}`;
+const hold = (orderId: string) => `holds.${orderId}`;
+
+export function toLevel(doc: StockDoc | null, productId: string): StockLevel {
+	return { productId, available: doc?.available ?? 0, reserved: doc?.reserved ?? 0, sold: doc?.sold ?? 0, received: doc?.received ?? 0 };
+}
+
+function isDuplicate(err: unknown): boolean {
+	const e = err as { code?: number; errorType?: string; type?: string };
+	return e?.code === 11000 || e?.errorType === "uniqueViolated" || e?.type === "CONFLICT";
+}
+
+export function outOfStock(productId: string): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError("Not enough stock for the order", 409, "OUT_OF_STOCK", { productId });
+}
+
+/** Creates the stock document when missing (a no-op when another node was first). */
+export async function ensureStock(store: StockStore, productId: string): Promise<void> {
+	if (await store.findById(stockId(productId))) return;
+	const now = new Date().toISOString();
+	try {
+		await store.insert({ _id: stockId(productId), kind: "stock", productId, available: 0, reserved: 0, sold: 0, received: 0, holds: {}, createdAt: now, updatedAt: now });
+	} catch (err) {
+		if (!isDuplicate(err)) throw err;
+	}
+}
+
+/** Demo stock for a product that has none yet (development seeding). */
+export async function seedStock(store: StockStore, productId: string, units: number): Promise<void> {
+	const now = new Date().toISOString();
+	try {
+		await store.insert({ _id: stockId(productId), kind: "stock", productId, available: units, reserved: 0, sold: 0, received: units, holds: {}, createdAt: now, updatedAt: now });
+	} catch (err) {
+		if (!isDuplicate(err)) throw err;
+	}
+}
+
+/** Sets the available units to `target`, as one conditional update against the value read. */
+export async function setAvailable(store: StockStore, productId: string, target: number): Promise<StockLevel> {
+	await ensureStock(store, productId);
+	for (let attempt = 0; attempt < 5; attempt++) {
+		const doc = (await store.findById(stockId(productId))) as StockDoc;
+		const delta = target - doc.available;
+		if ((await store.updateMany({ _id: stockId(productId), available: doc.available }, { $inc: { available: delta, received: delta } })) === 1) {
+			return toLevel((await store.findById(stockId(productId))) as StockDoc, productId);
+		}
+	}
+	throw new Errors.MoleculerRetryableError("Stock changed concurrently; try again", 409, "STOCK_BUSY", { productId });
+}
+
+/** Adds (or with a negative delta removes) available units; never below zero. */
+export async function adjustStock(store: StockStore, productId: string, delta: number): Promise<StockLevel> {
+	await ensureStock(store, productId);
+	const condition = delta < 0 ? { available: { $gte: -delta } } : {};
+	const changed = await store.updateMany({ _id: stockId(productId), ...condition }, { $inc: { available: delta, received: delta }, $set: { updatedAt: new Date().toISOString() } });
+	if (changed !== 1) throw new Errors.MoleculerClientError("Cannot remove more units than are available", 409, "INSUFFICIENT_STOCK", { productId });
+	return toLevel((await store.findById(stockId(productId))) as StockDoc, productId);
+}
+
+async function holdUnits(store: StockStore, orderId: string, productId: string, quantity: number): Promise<boolean> {
+	const changed = await store.updateMany(
+		{ _id: stockId(productId), available: { $gte: quantity }, [hold(orderId)]: { $exists: false } },
+		{ $inc: { available: -quantity, reserved: quantity }, $set: { [hold(orderId)]: quantity } },
+	);
+	if (changed === 1) return true;
+	// Already held for this order by an earlier attempt: that is success too.
+	const doc = (await store.findById(stockId(productId))) as StockDoc | null;
+	return doc?.holds?.[orderId] === quantity;
+}
+
+async function releaseUnits(store: StockStore, orderId: string, productId: string): Promise<void> {
+	const doc = (await store.findById(stockId(productId))) as StockDoc | null;
+	const quantity = doc?.holds?.[orderId];
+	if (quantity == null) return;
+	await store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { available: quantity, reserved: -quantity }, $unset: { [hold(orderId)]: true } });
+}
+
+async function setState(store: StockStore, orderId: string, from: ReservationState[], to: ReservationState): Promise<boolean> {
+	return (await store.updateMany({ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } })) === 1;
+}
+
+/** All of the order's items or none; safe to repeat for the same order. */
+export async function reserve(store: StockStore, orderId: string, items: { productId: string; quantity: number }[], ttlMs: number): Promise<ReservationDoc> {
+	const now = new Date();
+	try {
+		await store.insert({ _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString(), createdAt: now.toISOString(), updatedAt: now.toISOString() });
+	} catch (err) {
+		if (!isDuplicate(err)) throw err;
+	}
+	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc;
+	if (reservation.state === "RESERVED" || reservation.state === "COMMITTED") return reservation;
+	if (reservation.state === "RELEASED") throw outOfStock(reservation.items[0]?.productId ?? "");
+
+	// A fixed order (by product id) so two orders never hold parts of each other's lines.
+	const lines = [...reservation.items].sort((a, b) => a.productId.localeCompare(b.productId));
+	for (const line of lines) {
+		if (!(await holdUnits(store, orderId, line.productId, line.quantity))) {
+			for (const held of lines) await releaseUnits(store, orderId, held.productId);
+			await setState(store, orderId, ["RESERVING"], "RELEASED");
+			throw outOfStock(line.productId);
+		}
+	}
+	await setState(store, orderId, ["RESERVING"], "RESERVED");
+	return (await store.findById(reservationId(orderId))) as ReservationDoc;
+}
+
+/** Held units become sold. Fails when the reservation was released (e.g. expired). */
+export async function commit(store: StockStore, orderId: string): Promise<void> {
+	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
+	if (reservation?.state === "COMMITTED") return;
+	if (!reservation || reservation.state !== "RESERVED") {
+		throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
+	}
+	for (const line of reservation.items) {
+		const doc = (await store.findById(stockId(line.productId))) as StockDoc | null;
+		const quantity = doc?.holds?.[orderId];
+		if (quantity == null) continue; // committed by an earlier attempt
+		await store.updateMany({ _id: stockId(line.productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
+	}
+	await setState(store, orderId, ["RESERVED"], "COMMITTED");
+}
+
+/** Held units go back on sale; a no-op for a committed or unknown order. */
+export async function release(store: StockStore, orderId: string): Promise<void> {
+	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
+	if (!reservation || reservation.state === "COMMITTED" || reservation.state === "RELEASED") return;
+	for (const line of reservation.items) await releaseUnits(store, orderId, line.productId);
+	await setState(store, orderId, ["RESERVING", "RESERVED"], "RELEASED");
+}
+
+/** Sold units of a cancelled order go back on sale, once. */
+export async function restock(store: StockStore, orderId: string): Promise<void> {
+	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
+	if (reservation?.state !== "COMMITTED") return release(store, orderId);
+	// Each line is marked as returned in the same update, so a repeat after a crash skips it.
+	for (const line of reservation.items) {
+		await store.updateMany(
+			{ _id: stockId(line.productId), [`returned.${orderId}`]: { $exists: false } },
+			{ $inc: { sold: -line.quantity, available: line.quantity }, $set: { [`returned.${orderId}`]: line.quantity } },
+		);
+	}
+	await setState(store, orderId, ["COMMITTED"], "RELEASED");
+}
+
+/** Reservations never committed before their expiry: their units go back on sale. */
+export async function releaseExpired(store: StockStore, now = new Date()): Promise<number> {
+	const expired = (await store.find({ query: { kind: "reservation", state: { $in: ["RESERVING", "RESERVED"] }, expiresAt: { $lt: now.toISOString() } }, limit: 100 })) as ReservationDoc[];
+	for (const reservation of expired) await release(store, reservation.orderId);
+	return expired.length;
+}

@@ -1,0 +1,159 @@
+// services/inventory.service.ts — stock per product and reservations per
+// order. The rules (atomic conditional updates) live in lib/stock.ts.
+import mongoose from "mongoose";
+import { Errors, type Context } from "moleculer";
+import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { Authorized } from "../mixins/auth.mixin";
+import { readEnv } from "../lib/env";
+import * as stock from "../lib/stock";
+import type { Availability, Page, Product, StockLevel } from "../lib/contract";
+
+const RESERVATION_TTL_MS = 15 * 60_000;
+const EXPIRY_SWEEP_MS = 5000;
+const DEMO_UNITS = 100;
+
+const productIdParam = { type: "string", min: 1, max: 64 } as const;
+const orderIdParam = { type: "string", min: 1, max: 64 } as const;
+const lineRule = {
+	type: "object",
+	strict: "remove",
+	props: { productId: productIdParam, quantity: { type: "number", integer: true, min: 1, max: 1000 } },
+} as const;
+
+interface InventoryService extends DbService {
+	expiryTimer?: NodeJS.Timeout;
+	seedDemoStock(): Promise<void>;
+}
+
+const InventoryService: DbServiceSchema<InventoryService> = {
+	name: "inventory",
+	mixins: [
+		DbMixin({
+			fields: {
+				kind: { type: String, required: true, index: true },
+				productId: String,
+				available: Number,
+				reserved: Number,
+				sold: Number,
+				received: Number,
+				holds: { type: mongoose.Schema.Types.Mixed, default: {} },
+				returned: { type: mongoose.Schema.Types.Mixed, default: {} },
+				orderId: String,
+				items: mongoose.Schema.Types.Mixed,
+				state: String,
+				expiresAt: String,
+			},
+		}),
+		Authorized,
+	],
+
+	actions: {
+		availability: {
+			access: "public",
+			params: { productId: productIdParam },
+			async handler(this: InventoryService, ctx: Context<{ productId: string }>): Promise<Availability> {
+				const { productId, available, reserved } = stock.toLevel((await this.adapter.findById(stock.stockId(ctx.params.productId))) as stock.StockDoc | null, ctx.params.productId);
+				return { productId, available, reserved };
+			},
+		},
+
+		adjust: {
+			access: "admin",
+			params: {
+				productId: productIdParam,
+				delta: { type: "number", integer: true, min: -1_000_000, max: 1_000_000, optional: true, convert: true },
+				available: { type: "number", integer: true, min: 0, max: 1_000_000, optional: true, convert: true },
+				$$strict: "remove",
+			},
+			async handler(this: InventoryService, ctx: Context<{ productId: string; delta?: number; available?: number }>): Promise<Availability> {
+				const { productId, delta, available } = ctx.params;
+				if ((delta == null) === (available == null)) {
+					throw new Errors.ValidationError("Give either delta or available", "VALIDATION_ERROR", [{ type: "required", field: "delta", message: "Give either 'delta' or 'available'." }]);
+				}
+				await ctx.call("products.get", { id: productId }); // 404 for a product the catalog does not have
+				const level = available != null ? await stock.setAvailable(this.adapter, productId, available) : await stock.adjustStock(this.adapter, productId, delta!);
+				return { productId, available: level.available, reserved: level.reserved };
+			},
+		},
+
+		// --- internal: the checkout saga and the consistency check ---
+
+		reserve: {
+			visibility: "public",
+			params: { orderId: orderIdParam, items: { type: "array", items: lineRule, min: 1, max: 100 } },
+			async handler(this: InventoryService, ctx: Context<{ orderId: string; items: { productId: string; quantity: number }[] }>): Promise<{ orderId: string; state: string }> {
+				const reservation = await stock.reserve(this.adapter, ctx.params.orderId, ctx.params.items, RESERVATION_TTL_MS);
+				return { orderId: reservation.orderId, state: reservation.state };
+			},
+		},
+
+		commit: {
+			visibility: "public",
+			params: { orderId: orderIdParam },
+			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
+				await stock.commit(this.adapter, ctx.params.orderId);
+			},
+		},
+
+		release: {
+			visibility: "public",
+			params: { orderId: orderIdParam },
+			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
+				await stock.release(this.adapter, ctx.params.orderId);
+			},
+		},
+
+		restock: {
+			visibility: "public",
+			params: { orderId: orderIdParam },
+			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
+				await stock.restock(this.adapter, ctx.params.orderId);
+			},
+		},
+
+		levels: {
+			visibility: "public",
+			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
+			async handler(this: InventoryService, ctx: Context<{ page: number; pageSize: number }>): Promise<StockLevel[]> {
+				const docs = (await this.adapter.find({ query: { kind: "stock" }, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as stock.StockDoc[];
+				return docs.map(doc => stock.toLevel(doc, doc.productId));
+			},
+		},
+
+		releaseExpired: {
+			visibility: "public",
+			handler(this: InventoryService): Promise<number> {
+				return stock.releaseExpired(this.adapter);
+			},
+		},
+	},
+
+	methods: {
+		/** Development: every catalog product gets demo stock once. */
+		async seedDemoStock(this: InventoryService): Promise<void> {
+			await this.waitForServices(["products"], 30_000);
+			for (let page = 1; ; page++) {
+				const result = await this.broker.call<Page<Product>, object>("products.list", { page, pageSize: 100 });
+				for (const product of result.rows) await stock.seedStock(this.adapter, product.id, DEMO_UNITS);
+				if (page >= result.totalPages) break;
+			}
+		},
+	},
+
+	async started(this: InventoryService) {
+		if (readEnv().nodeEnv !== "production") {
+			// In the background: the catalog may start after this node.
+			this.seedDemoStock().catch(err => this.logger.warn(`Demo stock not seeded: ${(err as Error).message}`));
+		}
+		this.expiryTimer = setInterval(() => {
+			stock.releaseExpired(this.adapter).catch(err => this.logger.warn(`Reservation expiry failed: ${(err as Error).message}`));
+		}, EXPIRY_SWEEP_MS);
+		this.expiryTimer.unref();
+	},
+
+	stopped(this: InventoryService) {
+		clearInterval(this.expiryTimer);
+	},
+};
+
+export default InventoryService;

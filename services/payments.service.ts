@@ -1,0 +1,155 @@
+// services/payments.service.ts — charges and refunds through the card
+// provider, idempotent by orderId. A record keeps brand and last4, never the
+// card number.
+import { Errors, type Context } from "moleculer";
+import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
+import { ProviderUnavailableError, SimulatedCardProvider, type CardProvider } from "../lib/card-provider";
+import type { Card, Cents, Payment, PaymentStatus } from "../lib/contract";
+
+interface PaymentDoc extends Payment {
+	_id: string;
+	reference?: string;
+	refundRequested: boolean;
+}
+
+interface PaymentsService extends DbService {
+	provider: CardProvider;
+	record(orderId: string): Promise<PaymentDoc | null>;
+	transition(orderId: string, from: PaymentStatus[], set: Partial<PaymentDoc>, extra?: Record<string, unknown>): Promise<boolean>;
+	refundCaptured(doc: PaymentDoc): Promise<void>;
+}
+
+const orderIdParam = { type: "string", min: 1, max: 64 } as const;
+
+function publicShape(doc: PaymentDoc): Payment {
+	const { orderId, amount, currency, status, brand, last4, declineReason } = doc;
+	return { orderId, amount, currency, status, brand, last4, ...(declineReason && { declineReason }) };
+}
+
+function providerUnavailable(): Errors.MoleculerRetryableError {
+	return new Errors.MoleculerRetryableError("The card provider is temporarily unavailable", 503, "PAYMENT_PROVIDER_UNAVAILABLE");
+}
+
+const PaymentsService: DbServiceSchema<PaymentsService> = {
+	name: "payments",
+	mixins: [
+		DbMixin({
+			fields: {
+				orderId: { type: String, required: true },
+				amount: Number,
+				currency: String,
+				status: { type: String, required: true },
+				brand: String,
+				last4: String,
+				reference: String,
+				declineReason: String,
+				refundRequested: { type: Boolean, default: false },
+			},
+		}),
+	],
+
+	actions: {
+		// --- all internal: the orders saga is the only client ---
+
+		charge: {
+			visibility: "public",
+			// The saga retries a transient failure itself; the broker must not add a second layer.
+			retryPolicy: { enabled: false },
+			// The provider is slow and rate limited: queue beyond 10 in flight, refuse beyond 100 waiting.
+			bulkhead: { enabled: true, concurrency: 10, maxQueueSize: 100 },
+			params: { orderId: orderIdParam, amount: { type: "number", integer: true, min: 0 }, currency: { type: "string", length: 3 }, card: cardRule },
+			async handler(this: PaymentsService, ctx: Context<{ orderId: string; amount: Cents; currency: string; card: Card }>): Promise<Payment> {
+				const { orderId, amount, currency, card } = ctx.params;
+				assertChargeable(card);
+				const now = new Date().toISOString();
+				try {
+					await this.adapter.insert({ _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false, createdAt: now, updatedAt: now });
+				} catch {
+					// A record exists: an earlier attempt, or a refund that voided the order first.
+				}
+				const existing = (await this.record(orderId))!;
+				if (existing.status !== "PENDING" && existing.status !== "FAILED") return publicShape(existing);
+				if (existing.declineReason === "voided") return publicShape(existing);
+
+				let outcome;
+				try {
+					outcome = await this.provider.charge({ idempotencyKey: orderId, amount, currency, card });
+				} catch (err) {
+					if (!(err instanceof ProviderUnavailableError)) throw err;
+					await this.transition(orderId, ["PENDING"], { status: "FAILED" });
+					throw providerUnavailable();
+				}
+				if (outcome.status === "declined") {
+					await this.transition(orderId, ["PENDING", "FAILED"], { status: "DECLINED", declineReason: outcome.reason });
+				} else if (!(await this.transition(orderId, ["PENDING", "FAILED"], { status: "CAPTURED", reference: outcome.reference }, { refundRequested: false }))) {
+					// A refund was asked for while the provider was capturing: give the money back.
+					const doc = (await this.record(orderId))!;
+					if (doc.status !== "CAPTURED") await this.refundCaptured({ ...doc, reference: outcome.reference });
+				}
+				return publicShape((await this.record(orderId))!);
+			},
+		},
+
+		/** Ensures no money stays captured for the order: refunds a capture, voids a charge not yet made. */
+		refund: {
+			visibility: "public",
+			params: { orderId: orderIdParam },
+			async handler(this: PaymentsService, ctx: Context<{ orderId: string }>): Promise<Payment | null> {
+				const { orderId } = ctx.params;
+				const now = new Date().toISOString();
+				try {
+					// No charge yet: a tombstone makes any later charge attempt a no-op.
+					await this.adapter.insert({ _id: orderId, orderId, amount: 0, currency: "USD", status: "FAILED", brand: "", last4: "", declineReason: "voided", refundRequested: true, createdAt: now, updatedAt: now });
+				} catch {
+					// A record exists.
+				}
+				const doc = (await this.record(orderId))!;
+				if (doc.status === "CAPTURED") await this.refundCaptured(doc);
+				else if (doc.status === "PENDING") await this.transition(orderId, ["PENDING"], { refundRequested: true });
+				else if (doc.status === "FAILED") await this.transition(orderId, ["FAILED"], { declineReason: "voided" }); // no retry may capture now
+				return publicShape((await this.record(orderId))!);
+			},
+		},
+
+		get: {
+			visibility: "public",
+			params: { orderId: orderIdParam },
+			async handler(this: PaymentsService, ctx: Context<{ orderId: string }>): Promise<Payment> {
+				const doc = await this.record(ctx.params.orderId);
+				if (!doc) throw new Errors.MoleculerClientError("No payment for this order", 404, "NOT_FOUND", { orderId: ctx.params.orderId });
+				return publicShape(doc);
+			},
+		},
+
+		list: {
+			visibility: "public",
+			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
+			async handler(this: PaymentsService, ctx: Context<{ page: number; pageSize: number }>): Promise<Payment[]> {
+				const docs = (await this.adapter.find({ query: {}, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as PaymentDoc[];
+				return docs.map(publicShape);
+			},
+		},
+	},
+
+	methods: {
+		record(this: PaymentsService, orderId: string): Promise<PaymentDoc | null> {
+			return this.adapter.findById(orderId) as Promise<PaymentDoc | null>;
+		},
+
+		async transition(this: PaymentsService, orderId, from, set, extra = {}): Promise<boolean> {
+			return (await this.adapter.updateMany({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) === 1;
+		},
+
+		async refundCaptured(this: PaymentsService, doc: PaymentDoc): Promise<void> {
+			await this.provider.refund({ idempotencyKey: `refund:${doc.orderId}`, reference: doc.reference ?? "", amount: doc.amount });
+			await this.transition(doc.orderId, ["CAPTURED", "PENDING"], { status: "REFUNDED" });
+		},
+	},
+
+	created(this: PaymentsService) {
+		this.provider = new SimulatedCardProvider();
+	},
+};
+
+export default PaymentsService;

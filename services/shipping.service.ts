@@ -1,0 +1,159 @@
+// services/shipping.service.ts — quotes, one shipment per confirmed order, and
+// its progress from the carrier's signed webhook or an admin.
+import { Errors, type Context } from "moleculer";
+import { DbMixin, type DbServiceSchema } from "../mixins/db.mixin";
+import { Authorized } from "../mixins/auth.mixin";
+import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
+import { readEnv, shippingWebhookSecret } from "../lib/env";
+import { CARRIER, nextStatus, predecessors, quote, signatureValid, trackingNumber } from "../lib/shipping";
+import { Channels, type LineItem, type OrderCancelled, type OrderConfirmed, type Shipment, type ShipmentFact, type ShipmentStatus } from "../lib/contract";
+
+interface ShipmentDoc extends Shipment {
+	_id: string;
+	email: string;
+	events: Record<string, boolean>;
+}
+
+interface ShippingService extends OutboxService {
+	webhookSecret: string;
+	moveTo(doc: ShipmentDoc, status: ShipmentStatus, eventId?: string): Promise<boolean>;
+}
+
+const FACT_OF: Partial<Record<ShipmentStatus, string>> = {
+	SHIPPED: Channels.SHIPMENT_SHIPPED,
+	DELIVERED: Channels.SHIPMENT_DELIVERED,
+	CANCELLED: Channels.SHIPMENT_CANCELLED,
+};
+
+function publicShape(doc: ShipmentDoc): Shipment {
+	const { orderId, userId, carrier, trackingNumber: tracking, status } = doc;
+	return { orderId, userId, carrier, trackingNumber: tracking, status };
+}
+
+function shipmentFact(channel: string, doc: ShipmentDoc, status: ShipmentStatus) {
+	return fact(channel, { orderId: doc.orderId, userId: doc.userId, email: doc.email, carrier: doc.carrier, trackingNumber: doc.trackingNumber, status } satisfies Omit<ShipmentFact, "factId">);
+}
+
+const ShippingService: DbServiceSchema<ShippingService> = {
+	name: "shipping",
+	mixins: [
+		DbMixin({
+			fields: {
+				orderId: { type: String, required: true },
+				userId: String,
+				email: String,
+				carrier: String,
+				trackingNumber: { type: String, required: true },
+				status: String,
+				events: { type: Object, default: {} },
+				...outboxFields,
+			},
+			unique: ["trackingNumber"],
+		}),
+		Authorized,
+		Outbox,
+	],
+
+	actions: {
+		webhook: {
+			access: "public",
+			params: {
+				eventId: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
+				trackingNumber: { type: "string", min: 1, max: 64 },
+				status: { type: "enum", values: ["SHIPPED", "DELIVERED"] },
+				$$strict: "remove",
+			},
+			async handler(this: ShippingService, ctx: Context<{ eventId: string; trackingNumber: string; status: ShipmentStatus }, { rawBody?: string; signature?: string }>): Promise<void> {
+				if (!signatureValid(ctx.meta.rawBody, ctx.meta.signature, this.webhookSecret)) {
+					const err = new Errors.MoleculerClientError("Missing or wrong signature", 401, "INVALID_SIGNATURE");
+					err.name = "UnAuthorizedError";
+					throw err;
+				}
+				const [doc] = (await this.adapter.find({ query: { trackingNumber: ctx.params.trackingNumber }, limit: 1 })) as ShipmentDoc[];
+				if (!doc) throw new Errors.MoleculerClientError("Unknown tracking number", 404, "NOT_FOUND");
+				// A replayed or out-of-date event changes nothing.
+				await this.moveTo(doc, ctx.params.status, ctx.params.eventId);
+			},
+		},
+
+		advance: {
+			access: "admin",
+			params: { orderId: { type: "string", min: 1, max: 64 } },
+			async handler(this: ShippingService, ctx: Context<{ orderId: string }>): Promise<Shipment> {
+				const doc = (await this.adapter.findById(ctx.params.orderId)) as ShipmentDoc | null;
+				if (!doc) throw new Errors.MoleculerClientError("No shipment for this order", 404, "NOT_FOUND");
+				const next = nextStatus(doc.status);
+				if (!next || !(await this.moveTo(doc, next))) {
+					throw new Errors.MoleculerClientError(`A ${doc.status} shipment cannot advance`, 409, "INVALID_TRANSITION");
+				}
+				return publicShape((await this.adapter.findById(doc._id)) as ShipmentDoc);
+			},
+		},
+
+		// --- internal ---
+
+		quote: {
+			visibility: "public",
+			params: { items: { type: "array", items: { type: "object", props: { quantity: "number", unitPrice: "number" } } } },
+			handler(ctx: Context<{ items: LineItem[] }>): { cost: number } {
+				return { cost: quote(ctx.params.items) };
+			},
+		},
+
+		list: {
+			visibility: "public",
+			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
+			async handler(this: ShippingService, ctx: Context<{ page: number; pageSize: number }>): Promise<Shipment[]> {
+				const docs = (await this.adapter.find({ query: {}, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as ShipmentDoc[];
+				return docs.map(publicShape);
+			},
+		},
+	},
+
+	channels: {
+		[Channels.ORDER_CONFIRMED]: {
+			group: "shipping",
+			async handler(this: ShippingService, order: OrderConfirmed) {
+				const now = new Date().toISOString();
+				const doc: ShipmentDoc = {
+					_id: order.orderId, orderId: order.orderId, userId: order.userId, email: order.email,
+					carrier: CARRIER, trackingNumber: trackingNumber(), status: "CREATED", events: {},
+				};
+				try {
+					// The order id is the document id: a redelivered fact cannot make a second shipment.
+					await this.adapter.insert({ ...doc, outbox: [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")], outboxPending: true, createdAt: now, updatedAt: now });
+				} catch {
+					// Created by an earlier delivery of this fact.
+				}
+				await this.publishOutbox(order.orderId);
+			},
+		},
+
+		[Channels.ORDER_CANCELLED]: {
+			group: "shipping",
+			async handler(this: ShippingService, order: OrderCancelled) {
+				const doc = (await this.adapter.findById(order.orderId)) as ShipmentDoc | null;
+				if (doc) await this.moveTo(doc, "CANCELLED");
+			},
+		},
+	},
+
+	methods: {
+		/** One conditional update: the status moves forward once, and each carrier event counts once. */
+		async moveTo(this: ShippingService, doc: ShipmentDoc, status: ShipmentStatus, eventId?: string): Promise<boolean> {
+			const from = status === "CANCELLED" ? ["CREATED"] : predecessors(status);
+			const condition = { _id: doc._id, status: { $in: from }, ...(eventId && { [`events.${eventId}`]: { $exists: false } }) };
+			const set = { status, updatedAt: new Date().toISOString(), ...(eventId && { [`events.${eventId}`]: true }) };
+			const channel = FACT_OF[status]!;
+			const moved = (await this.adapter.updateMany(condition, withFacts({ $set: set }, shipmentFact(channel, doc, status)))) === 1;
+			if (moved) await this.publishOutbox(doc._id);
+			return moved;
+		},
+	},
+
+	created(this: ShippingService) {
+		this.webhookSecret = shippingWebhookSecret(readEnv());
+	},
+};
+
+export default ShippingService;
