@@ -5,16 +5,7 @@ import { allServices, startApp, uniqueName, type TestApp } from "../support/app"
 import { request } from "../support/http";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { startServer, stopServer } from "../support/infra";
-
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let last = await probe();
-	while (!ok(last) && Date.now() < deadline) {
-		await new Promise(resolve => setTimeout(resolve, 250));
-		last = await probe();
-	}
-	return last;
-}
+import { eventually } from "../support/wait";
 
 describeWithServers(["mongo"], "MongoDB outage", () => {
 	let app: TestApp;
