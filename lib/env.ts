@@ -42,6 +42,8 @@ export interface Env {
 	authRateWindowMs: number;
 	/** HMAC key of the carrier's webhook; a documented value outside production. */
 	shippingWebhookSecret?: string;
+	/** How long a node may drive a checkout before another orders node takes it over. */
+	orderLeaseMs: number;
 }
 
 /** Every variable the app reads; deploy files are checked against this list. */
@@ -63,6 +65,7 @@ export const ENV_NAMES = [
 	"NAMESPACE",
 	"NODEID",
 	"NODE_ENV",
+	"ORDER_LEASE_MS",
 	"PORT",
 	"RATE_LIMIT",
 	"RATE_LIMIT_WINDOW_MS",
@@ -152,6 +155,7 @@ export function readEnv(source: Source = process.env): Env {
 		authRateLimit: integer(source, "AUTH_RATE_LIMIT", 10, 1),
 		authRateWindowMs: integer(source, "AUTH_RATE_WINDOW_MS", 60_000, 1000),
 		shippingWebhookSecret: text(source, "SHIPPING_WEBHOOK_SECRET"),
+		orderLeaseMs: integer(source, "ORDER_LEASE_MS", 30_000, 1000),
 	};
 }
 

@@ -11,12 +11,11 @@ import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mi
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { addressRule, assertIdempotencyKey, fingerprint, keyReused, orderNotFound, toOrder, totals, type OrderDoc } from "../lib/orders";
 import { pageParams, type PageParams } from "../lib/paging";
+import { readEnv } from "../lib/env";
 import {
 	Channels, type Address, type CancelReason, type Card, type Cart, type LineItem, type Order, type OrderStatus, type Page, type Payment, type Product, type ShipmentFact,
 } from "../lib/contract";
 
-/** How long the node that took an order may drive it before others take over. */
-const LEASE_MS = 30_000;
 const RECOVERY_SWEEP_MS = 3000;
 const CHARGE_ATTEMPTS = 3;
 const SAGA_SERVICES = ["inventory.reserve", "payments.charge", "inventory.commit"];
@@ -25,6 +24,8 @@ type CheckoutCtx = Context<{ shippingAddress: Address; payment: { card: Card } }
 
 interface OrdersService extends OutboxService {
 	recoveryTimer?: NodeJS.Timeout;
+	/** How long the node that took an order may drive it before others take over (ORDER_LEASE_MS). */
+	leaseMs: number;
 	load(id: string): Promise<OrderDoc>;
 	runSaga(ctx: Context, id: string, card?: Card): Promise<OrderDoc>;
 	charge(ctx: Context, order: OrderDoc, card?: Card): Promise<Payment>;
@@ -113,7 +114,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 					_id: randomUUID(), userId: user.id, email: user.email, idemKey, fingerprint: print, items, ...totals(items, cost), currency: cart.currency,
 					status: "PENDING", statusHistory: [{ status: "PENDING", at: now.toISOString() }], shippingAddress,
 					payment: { status: "PENDING", ...cardSummary(payment.card) },
-					lease: { owner: this.broker.nodeID, until: new Date(now.getTime() + LEASE_MS).toISOString() },
+					lease: { owner: this.broker.nodeID, until: new Date(now.getTime() + this.leaseMs).toISOString() },
 					createdAt: now.toISOString(), updatedAt: now.toISOString(),
 				};
 				try {
@@ -324,9 +325,9 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		async recoverPending(this: OrdersService): Promise<void> {
 			const now = new Date();
 			const stale = (await this.adapter.find({ query: { status: "PENDING", "lease.until": { $lt: now.toISOString() } }, limit: 20 })) as OrderDoc[];
-			const cutShort = (await this.adapter.find({ query: { status: "CONFIRMED", cancelRequested: true, updatedAt: { $lt: new Date(now.getTime() - LEASE_MS).toISOString() } }, limit: 20 })) as OrderDoc[];
+			const cutShort = (await this.adapter.find({ query: { status: "CONFIRMED", cancelRequested: true, updatedAt: { $lt: new Date(now.getTime() - this.leaseMs).toISOString() } }, limit: 20 })) as OrderDoc[];
 			for (const order of [...stale, ...cutShort]) {
-				const lease = { owner: this.broker.nodeID, until: new Date(now.getTime() + LEASE_MS).toISOString() };
+				const lease = { owner: this.broker.nodeID, until: new Date(now.getTime() + this.leaseMs).toISOString() };
 				// Take the lease only if nobody else took it since we read it.
 				const taken = await this.adapter.updateMany({ _id: order._id, "lease.until": order.lease.until, "lease.owner": order.lease.owner }, { $set: { lease, updatedAt: now.toISOString() } });
 				if (taken !== 1) continue;
@@ -340,6 +341,10 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				}
 			}
 		},
+	},
+
+	created(this: OrdersService) {
+		this.leaseMs = readEnv().orderLeaseMs;
 	},
 
 	started(this: OrdersService) {

@@ -1,0 +1,155 @@
+// The commerce flow on a real cluster: every service group in its own process
+// over NATS (facts on JetStream), with Redis and the MongoDB server. The fault
+// tests say what they break; after each, once the cluster settles, the
+// invariants of DESIGN.md section 5 must hold.
+import { randomUUID } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { brokerConfig } from "../../moleculer.config";
+import { readEnv } from "../../lib/env";
+import { checkConsistency, type ConsistencyReport } from "../../lib/consistency";
+import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/env";
+import { signature } from "../../lib/shipping";
+import { uniqueName } from "../support/app";
+import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
+import { request } from "../support/http";
+import { describeWithServers, serverUrls } from "../support/servers";
+import { cards, Shopper, someProduct } from "../support/shop";
+import { eventually } from "../support/wait";
+import type { Availability, ErrorBody, Notification, Order, Page } from "../../lib/contract";
+
+describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
+	const namespace = uniqueName("shop");
+	const env = {
+		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
+		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000", ORDER_LEASE_MS: "4000",
+	};
+	const cluster = new Cluster(env);
+	let url = "";
+	let client: ServiceBroker;
+	let admin: Shopper;
+	const nodes: Record<string, ClusterNode> = {};
+
+	const start = (name: string, services: string, extra = {}) => (nodes[name] = cluster.start(name, services, extra));
+	const report = (): Promise<ConsistencyReport> => checkConsistency((action, params) => client.call(action, params));
+	const settled = async () => {
+		const last = await eventually(report, r => r.ok, 45_000);
+		expect(last.violations).toEqual([]);
+		return last;
+	};
+	const stockedProduct = async (units: number, index: number) => {
+		const product = await someProduct(url, "electronics", index);
+		expect((await admin.call("PATCH", `/inventory/${product.id}`, { available: units })).status).toBe(200);
+		return product;
+	};
+
+	beforeAll(async () => {
+		const port = await freePort();
+		url = `http://127.0.0.1:${port}`;
+		start("gateway", "api", { PORT: String(port) });
+		start("catalog", "products,inventory");
+		start("identity", "auth,users");
+		start("orders1", "orders,carts");
+		start("orders2", "orders,carts");
+		start("payments", "payments");
+		start("shipping", "shipping");
+		start("notifications", "notifications");
+		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
+		await client.start();
+		await client.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
+		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+		await waitFor(async () => (await request<Availability>(`${url}/api/inventory/${(await someProduct(url, "electronics", 0)).id}`)).body.available > 0, 30_000, () => cluster.logs());
+		admin = await Shopper.admin(url);
+	});
+	afterAll(async () => {
+		await client?.stop();
+		await cluster.stopAll();
+	});
+
+	it("takes an order from checkout to DELIVERED across nodes, with facts on JetStream", async () => {
+		const product = await stockedProduct(20, 0);
+		const shopper = await Shopper.register(url);
+		const placed = await shopper.buy(product.id, 2);
+		expect(placed.status).toBe(201);
+		expect(placed.body).toMatchObject({ status: "CONFIRMED", payment: { status: "CAPTURED" } });
+		const id = placed.body.id;
+
+		const withShipment = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.shipment != null);
+		expect(withShipment.body.shipment!.status).toBe("CREATED");
+		expect((await admin.call("POST", `/shipments/${id}/advance`)).status).toBe(200);
+		await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "SHIPPED");
+		const event = JSON.stringify({ eventId: `evt-${randomUUID()}`, trackingNumber: withShipment.body.shipment!.trackingNumber, status: "DELIVERED" });
+		expect((await request(`${url}/api/shipping/webhook`, { method: "POST", rawBody: event, headers: { "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) } })).status).toBe(204);
+		const delivered = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "DELIVERED");
+		expect(delivered.body.statusHistory.map(h => h.status)).toEqual(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"]);
+
+		const templates = async () => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
+		expect(await eventually(templates, list => list.length === 4)).toEqual(["order-confirmed", "order-delivered", "order-shipped", "welcome"]);
+		await settled();
+	});
+
+	it("never oversells when checkouts race through two orders nodes", async () => {
+		const product = await stockedProduct(4, 1);
+		const shoppers = await Promise.all(Array.from({ length: 10 }, () => Shopper.register(url)));
+		for (const shopper of shoppers) await shopper.addToCart(product.id, 1);
+		const results = await Promise.all(shoppers.map(shopper => shopper.checkout()));
+		expect(results.filter(r => r.body.status === "CONFIRMED")).toHaveLength(4);
+		expect(results.filter(r => r.body.status === "CANCELLED" && r.body.cancelReason === "OUT_OF_STOCK")).toHaveLength(6);
+		await settled();
+	});
+
+	// Breaks: the notifications node, while orders are confirmed.
+	// Holds: once a notifications node is back, every order has exactly one confirmation.
+	it("sends every confirmation exactly once when the notifications node was down while orders were placed", async () => {
+		await nodes.notifications.stop("SIGKILL");
+		const product = await stockedProduct(20, 2);
+		const shoppers = await Promise.all(Array.from({ length: 3 }, () => Shopper.register(url)));
+		const orders = await Promise.all(shoppers.map(shopper => shopper.buy(product.id, 1)));
+		expect(orders.map(o => o.body.status)).toEqual(["CONFIRMED", "CONFIRMED", "CONFIRMED"]);
+
+		start("notifications", "notifications");
+		for (const [i, shopper] of shoppers.entries()) {
+			const inbox = await eventually(() => shopper.call<Page<Notification>>("GET", "/notifications"), res => res.status === 200 && res.body.rows.some(n => n.template === "order-confirmed"), 30_000);
+			expect(inbox.body.rows.filter(n => n.template === "order-confirmed").map(n => n.orderId)).toEqual([orders[i].body.id]);
+		}
+		await settled();
+	});
+
+	// Breaks: the payments node.
+	// Holds: checkout answers 503 at once and nothing is reserved; it works again when payments returns.
+	it("answers checkouts with 503 while payments is down, reserving nothing, and recovers", async () => {
+		const product = await stockedProduct(5, 3);
+		await nodes.payments.stop("SIGTERM");
+		const shopper = await Shopper.register(url);
+		const refused = await shopper.buy(product.id, 1);
+		expect([refused.status, (refused.body as unknown as ErrorBody).type]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+		expect((await request<Availability>(`${url}/api/inventory/${product.id}`)).body).toMatchObject({ available: 5, reserved: 0 });
+
+		start("payments", "payments");
+		await client.waitForServices(["payments"], 30_000);
+		const retried = await eventually(() => shopper.checkout(cards.ok), res => res.status === 201, 20_000);
+		expect(retried.body.status).toBe("CONFIRMED");
+		await settled();
+	});
+
+	// Breaks: an orders node, SIGKILLed while sagas run on it under load.
+	// Holds: the other orders node (and the restarted one) finish every PENDING
+	// order; no order stays PENDING, stock is conserved, money matches orders.
+	it("finishes every saga when an orders node is SIGKILLed mid-checkout under load", async () => {
+		const product = await stockedProduct(200, 4);
+		const shoppers = await Promise.all(Array.from({ length: 24 }, () => Shopper.register(url)));
+		for (const shopper of shoppers) await shopper.addToCart(product.id, 1);
+		const inFlight = shoppers.map(shopper => shopper.checkout(cards.ok).catch(err => ({ status: 0, body: String(err) })));
+		await new Promise(resolve => setTimeout(resolve, 150));
+		await nodes.orders1.stop("SIGKILL");
+		const answers = await Promise.all(inFlight);
+		// Requests on the dead node fail with a clear 5xx; none may claim success wrongly.
+		for (const answer of answers) expect([201, 202, 500, 502, 503, 504]).toContain(answer.status);
+
+		start("orders1", "orders,carts");
+		const final = await settled();
+		expect(final.counts.pending).toBe(0);
+		const level = (await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.levels", { pageSize: 500 })).find(l => l.productId === product.id)!;
+		expect(level.available + level.reserved + level.sold).toBe(level.received);
+		expect(level.reserved).toBe(0);
+	});
+});
