@@ -5,6 +5,7 @@ import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { RedactingValidator } from "./lib/validator";
+import { checkConsistency } from "./lib/consistency";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
 
@@ -146,6 +147,19 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			exporter: env.tracingExporter
 				? ([{ type: env.tracingExporter, options: env.tracingUrl ? { baseURL: env.tracingUrl, endpoint: env.tracingUrl } : {} }] as never)
 				: [],
+		},
+
+		replOptions: {
+			customCommands: [
+				{
+					command: "consistency",
+					description: "Check the invariants of DESIGN.md section 5 across the cluster",
+					async action(broker) {
+						const report = await checkConsistency((action, params) => broker.call(action, params));
+						console.log(JSON.stringify(report, null, 2));
+					},
+				},
+			],
 		},
 
 		async started(broker) {
