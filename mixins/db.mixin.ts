@@ -47,6 +47,7 @@ export interface DbService extends Service {
 		/** Returns how many entities matched and changed: an atomic conditional update. */
 		updateMany(query: Doc, update: Doc): Promise<number>;
 		removeById(id: string): Promise<unknown>;
+		entityToObject(doc: unknown): Promise<Doc> | Doc;
 		db?: { ensureIndex(options: { fieldName: string; unique: boolean }): Promise<void> };
 	};
 	transformDocuments<T>(ctx: Context | undefined, params: Doc, docs: unknown): Promise<T>;
@@ -202,6 +203,27 @@ export function DbMixin(options: DbMixinOptions): Partial<ServiceSchema> {
 		},
 	};
 	return schema as unknown as Partial<ServiceSchema>;
+}
+
+/**
+ * An internal action that pages through every entity matching `query` in a
+ * stable order, as `toPublic` shapes them: what the consistency check reads.
+ */
+export function exportAction<T>(query: Doc, toPublic: (doc: never) => T) {
+	return {
+		visibility: "public" as const,
+		params: {
+			page: { type: "number", integer: true, min: 1, default: 1, convert: true },
+			pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100, convert: true },
+		},
+		async handler(this: DbService, ctx: Context<{ page: number; pageSize: number }>): Promise<T[]> {
+			const { page, pageSize } = ctx.params;
+			const docs = await this.adapter.find({ query, sort: ["_id"], offset: (page - 1) * pageSize, limit: pageSize });
+			// Plain objects: mongoose documents do not spread.
+			const plain = await Promise.all(docs.map(doc => this.adapter.entityToObject(doc)));
+			return plain.map(doc => toPublic(doc as never));
+		},
+	};
 }
 
 /** Inserts the demo rows; a row another node inserted first (same unique key) is skipped. */

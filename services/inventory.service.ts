@@ -2,11 +2,11 @@
 // order. The rules (atomic conditional updates) live in lib/stock.ts.
 import mongoose from "mongoose";
 import { Errors, type Context } from "moleculer";
-import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized } from "../mixins/auth.mixin";
 import { readEnv } from "../lib/env";
 import * as stock from "../lib/stock";
-import type { Availability, Page, Product, StockLevel } from "../lib/contract";
+import type { Availability, Page, Product } from "../lib/contract";
 
 const RESERVATION_TTL_MS = 15 * 60_000;
 const EXPIRY_SWEEP_MS = 5000;
@@ -111,14 +111,7 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			},
 		},
 
-		levels: {
-			visibility: "public",
-			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
-			async handler(this: InventoryService, ctx: Context<{ page: number; pageSize: number }>): Promise<StockLevel[]> {
-				const docs = (await this.adapter.find({ query: { kind: "stock" }, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as stock.StockDoc[];
-				return docs.map(doc => stock.toLevel(doc, doc.productId));
-			},
-		},
+		levels: exportAction({ kind: "stock" }, (doc: stock.StockDoc) => stock.toLevel(doc, doc.productId)),
 
 		releaseExpired: {
 			visibility: "public",

@@ -2,7 +2,7 @@
 // confirmed, cancelled, shipped, delivered. The message id is derived from
 // the fact (template + order or user), so a redelivered fact sends nothing new.
 import type { Context } from "moleculer";
-import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
 import { LogTransport, type MessageTransport } from "../lib/message-transport";
 import { render, type Template } from "../lib/notification-templates";
@@ -47,13 +47,7 @@ const NotificationsService: DbServiceSchema<NotificationsService> = {
 		},
 
 		// --- internal: the consistency check ---
-		all: {
-			visibility: "public",
-			params: { ...pageParams, pageSize: { ...pageParams.pageSize, max: 500 } },
-			handler(this: NotificationsService, ctx: Context<PageParams>): Promise<Page<Notification>> {
-				return this.findPage(ctx, { query: {}, sort: ["_id"], ...ctx.params });
-			},
-		},
+		all: exportAction({}, (doc: Notification & { _id: string }) => ({ ...doc, id: doc._id })),
 	},
 
 	channels: {

@@ -5,7 +5,7 @@
 // once that one's lease on the order lapses, any orders node that sweeps.
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
-import { DbMixin, type DbServiceSchema } from "../mixins/db.mixin";
+import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
 import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
@@ -174,14 +174,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		},
 
 		// --- internal: the consistency check ---
-		all: {
-			visibility: "public",
-			params: { ...pageParams, pageSize: { ...pageParams.pageSize, max: 500 } },
-			async handler(this: OrdersService, ctx: Context<PageParams>): Promise<Order[]> {
-				const docs = (await this.adapter.find({ query: {}, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as OrderDoc[];
-				return docs.map(toOrder);
-			},
-		},
+		all: exportAction({}, toOrder),
 	},
 
 	channels: {

@@ -2,7 +2,7 @@
 // provider, idempotent by orderId. A record keeps brand and last4, never the
 // card number.
 import { Errors, type Context } from "moleculer";
-import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { ProviderUnavailableError, SimulatedCardProvider, type CardProvider } from "../lib/card-provider";
 import type { Card, Cents, Payment, PaymentStatus } from "../lib/contract";
@@ -122,14 +122,7 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 			},
 		},
 
-		list: {
-			visibility: "public",
-			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
-			async handler(this: PaymentsService, ctx: Context<{ page: number; pageSize: number }>): Promise<Payment[]> {
-				const docs = (await this.adapter.find({ query: {}, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as PaymentDoc[];
-				return docs.map(publicShape);
-			},
-		},
+		list: exportAction({}, publicShape),
 	},
 
 	methods: {

@@ -1,7 +1,7 @@
 // services/shipping.service.ts — quotes, one shipment per confirmed order, and
 // its progress from the carrier's signed webhook or an admin.
 import { Errors, type Context } from "moleculer";
-import { DbMixin, type DbServiceSchema } from "../mixins/db.mixin";
+import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized } from "../mixins/auth.mixin";
 import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
 import { readEnv, shippingWebhookSecret } from "../lib/env";
@@ -100,14 +100,7 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			},
 		},
 
-		list: {
-			visibility: "public",
-			params: { page: { type: "number", integer: true, min: 1, default: 1 }, pageSize: { type: "number", integer: true, min: 1, max: 500, default: 100 } },
-			async handler(this: ShippingService, ctx: Context<{ page: number; pageSize: number }>): Promise<Shipment[]> {
-				const docs = (await this.adapter.find({ query: {}, sort: ["_id"], offset: (ctx.params.page - 1) * ctx.params.pageSize, limit: ctx.params.pageSize })) as ShipmentDoc[];
-				return docs.map(publicShape);
-			},
-		},
+		list: exportAction({}, publicShape),
 	},
 
 	channels: {
