@@ -218,6 +218,13 @@ export interface OrderFact extends FactBase {
 }
 export interface OrderConfirmed extends OrderFact {
 	shippingAddress: Address;
+	items: { productId: string; quantity: number }[];
+}
+
+/** What the recommendations service (Python) answers. */
+export interface Recommendations {
+	productId: string;
+	items: { productId: string; score: number }[];
 }
 export interface OrderCancelled extends OrderFact {
 	reason: CancelReason;

@@ -9,6 +9,7 @@
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
 #   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
+#   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,6 +72,17 @@ ensure_ferretdb() {
 	(cd "$src" && go build -o "$FERRETDB" .) || die "FerretDB build failed"
 }
 
+# A virtualenv for the Python nodes (polyglot/python), refreshed when its requirements change.
+ensure_python() {
+	local venv="$STATE/venv" requirements="$ROOT/polyglot/python/requirements.txt"
+	if [ -x "$venv/bin/python" ] && [ "$venv/.installed" -nt "$requirements" ]; then return; fi
+	command -v python3 >/dev/null || die "Python 3.11 is needed for the Python nodes (polyglot/python)."
+	say "preparing the Python environment (.infra/venv)"
+	python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+	"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" || die "pip install failed"
+	touch "$venv/.installed"
+}
+
 start_one() {
 	local name=$1 port pid_file
 	port=$(port_of "$name")
@@ -113,12 +125,17 @@ EOF
 case "${1:-}" in
 up)
 	ensure_installed
+	ensure_python
 	for name in nats redis mongo; do start_one "$name"; done
 	say "running; point the app at them with:"
 	print_env
 	;;
 down) for name in mongo redis nats; do stop_one "$name"; done ;;
 env) print_env ;;
+python)
+	ensure_python
+	echo "$STATE/venv/bin/python"
+	;;
 status)
 	for name in nats redis mongo; do
 		if listening "$(port_of "$name")"; then echo "$name: up on $HOST:$(port_of "$name")"; else echo "$name: down"; fi
@@ -134,5 +151,5 @@ stop)
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;
-*) die "usage: $0 up|down|env|status|start NAME|stop NAME" ;;
+*) die "usage: $0 up|down|env|status|python|start NAME|stop NAME" ;;
 esac

@@ -111,6 +111,7 @@ const ApiService: GatewaySchema = {
 					"GET users": "users.list",
 					"GET products": "products.list",
 					"GET products/:id": "products.get",
+					"GET products/:id/recommendations": "products.recommendations",
 					"POST products": "products.create",
 					"PATCH products/:id": "products.update",
 					"DELETE products/:id": "products.remove",

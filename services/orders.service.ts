@@ -290,6 +290,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		async confirm(this: OrdersService, order: OrderDoc, payment: Payment): Promise<OrderDoc> {
 			await this.transition(order, ["PENDING"], "CONFIRMED", { payment: { status: payment.status, brand: payment.brand, last4: payment.last4 } }, Channels.ORDER_CONFIRMED, {
 				shippingAddress: order.shippingAddress,
+				items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
 			});
 			return this.load(order._id);
 		},

@@ -5,7 +5,7 @@ import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixi
 import { Authorized } from "../mixins/auth.mixin";
 import { catalogQuery, productFields, productQueryParams } from "../lib/catalog";
 import { demoCatalog } from "../lib/demo-catalog";
-import type { NewProduct, Page, Product, ProductChanges, ProductQuery } from "../lib/contract";
+import type { NewProduct, Page, Product, ProductChanges, ProductQuery, Recommendations } from "../lib/contract";
 
 const idParam = { type: "string", min: 1, max: 64 } as const;
 
@@ -59,6 +59,26 @@ const ProductsService: DbServiceSchema = {
 			cache: { keys: ["id"] },
 			handler(this: DbService, ctx: Context<{ id: string }>): Promise<Product> {
 				return this.findEntity(ctx, ctx.params.id);
+			},
+		},
+
+		// Served by the Python `recommendations` service; without it, an empty
+		// list is a better answer than an error (the route is a nice-to-have).
+		recommendations: {
+			access: "public",
+			params: { id: idParam },
+			async handler(this: DbService, ctx: Context<{ id: string; limit?: unknown }>): Promise<Recommendations> {
+				const { id, limit } = ctx.params;
+				await this.findEntity(ctx, id); // 404 for a product the catalog does not have
+				try {
+					// A short timeout and one retry: a dead node's share goes to a live one.
+					return await ctx.call<Recommendations, object>("recommendations.forProduct", { productId: id, ...(limit !== undefined && { limit }) }, { timeout: 2000, retries: 1 });
+				} catch (err) {
+					const { code, type } = err as { code?: number; type?: string };
+					const unreachable = type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || !code || code >= 500;
+					if (!unreachable) throw err; // a bad request stays a bad request
+					return { productId: id, items: [] };
+				}
 			},
 		},
 

@@ -10,6 +10,7 @@ const ROOT = path.join(__dirname, "../..");
 const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
 const CONFIG = path.join(ROOT, "dist/moleculer.config.js");
 const LOG_DIR = path.join(ROOT, ".infra/log/cluster-tests");
+const PYTHON = path.join(ROOT, ".infra/venv/bin/python");
 
 export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -40,19 +41,27 @@ export class Cluster {
 		mkdirSync(LOG_DIR, { recursive: true });
 	}
 
+	/** A TypeScript node hosting `services` (comma-separated). */
 	start(name: string, services: string, env: EnvOverrides = {}): ClusterNode {
+		return this.spawnNode(name, process.execPath, [RUNNER, "--config", CONFIG], ROOT, { SERVICEDIR: "dist/services", SERVICES: services, ...env });
+	}
+
+	/** A Python node running `module` from polyglot/python (the venv of scripts/infra.sh). */
+	startPython(name: string, module: string, env: EnvOverrides = {}): ClusterNode {
+		return this.spawnNode(name, PYTHON, ["-m", module], path.join(ROOT, "polyglot/python"), env);
+	}
+
+	private spawnNode(name: string, command: string, args: string[], cwd: string, env: EnvOverrides): ClusterNode {
 		const logFile = path.join(LOG_DIR, `${this.env.NAMESPACE ?? "shop"}-${name}.log`);
 		const log = createWriteStream(logFile);
-		const child = spawn(process.execPath, [RUNNER, "--config", CONFIG], {
-			cwd: ROOT,
+		const child = spawn(command, args, {
+			cwd,
 			env: {
 				...process.env,
 				NODE_ENV: "development",
 				METRICS_PORT: "off",
 				LOGLEVEL: "info",
 				...this.env,
-				SERVICEDIR: "dist/services",
-				SERVICES: services,
 				NODEID: `${name}-${process.pid}`,
 				...env,
 			} as NodeJS.ProcessEnv,

@@ -1,0 +1,1 @@
+"""The recommendations service: products often bought together."""

@@ -1,0 +1,38 @@
+"""Run a recommendations node: `python -m recommendations` with TRANSPORTER
+(nats://...), NAMESPACE and optionally NODEID from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from moleculer_node import ServiceBroker
+
+from .model import BoughtTogether
+from .service import follow_confirmed_orders, recommendations_service
+
+
+async def main() -> None:
+    transporter = os.environ.get("TRANSPORTER", "")
+    if not transporter.startswith("nats://"):
+        raise SystemExit("TRANSPORTER must be a nats:// URL: the Python node joins a cluster over NATS")
+    broker = ServiceBroker(transporter, namespace=os.environ.get("NAMESPACE", "shop"), node_id=os.environ.get("NODEID") or None)
+    model = BoughtTogether()
+    broker.add_service(recommendations_service(model, broker.node_id))
+    await broker.start()
+    follower = asyncio.create_task(follow_confirmed_orders(broker, model))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    follower.cancel()
+    await broker.stop()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("LOGLEVEL", "info").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(main())
