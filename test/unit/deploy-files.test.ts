@@ -19,7 +19,8 @@ interface ComposeService {
 	healthcheck?: unknown;
 }
 const compose = parse(readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, ComposeService> };
-const appNodes = Object.entries(compose.services).filter(([, svc]) => svc.build);
+// Nodes of the TypeScript image (`build: .`); the Python node has its own.
+const appNodes = Object.entries(compose.services).filter(([, svc]) => svc.build === ".");
 
 describe("docker-compose.yml", () => {
 	it("runs every service of the code on some node, and no service the code lacks", () => {
@@ -31,6 +32,12 @@ describe("docker-compose.yml", () => {
 		for (const [, svc] of appNodes) {
 			for (const key of Object.keys(svc.environment ?? {})) expect([...ENV_NAMES, ...RUNNER_VARS]).toContain(key);
 		}
+	});
+
+	it("runs the Python recommendations node from its own image on the same NATS and namespace", () => {
+		const python = compose.services.recommendations;
+		expect(python.build).toBe("polyglot/python");
+		expect(python.environment).toMatchObject({ TRANSPORTER: "nats://nats:4222", NAMESPACE: appNodes[0][1].environment!.NAMESPACE });
 	});
 
 	it("points every node at NATS with JetStream, Redis and MongoDB, with JSON on the wire", () => {
