@@ -1,0 +1,33 @@
+// A node for the benchmarks: the app's broker configuration and services
+// (BENCH_SERVICES, comma-separated, from services/ or "bench"), started the
+// way moleculer-runner would, plus bench-only gateway routes.
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { brokerConfig } from "../moleculer.config";
+import { readEnv } from "../lib/env";
+import ApiService from "../services/api.service";
+import BenchService from "./bench.service";
+
+function gatewayWithBenchRoutes(): ServiceSchema {
+	const routes = ApiService.settings!.routes.map((route: { path: string; aliases: object }) =>
+		route.path === "/api" ? { ...route, aliases: { ...route.aliases, "GET bench/cpu": "bench.cpu", "POST bench/echo": "bench.echo" } } : route,
+	);
+	return { ...ApiService, settings: { ...ApiService.settings, routes } } as ServiceSchema;
+}
+
+async function main(): Promise<void> {
+	const broker = new ServiceBroker(brokerConfig(readEnv()));
+	for (const name of (process.env.BENCH_SERVICES ?? "").split(",").filter(Boolean)) {
+		if (name === "bench") broker.createService(BenchService);
+		else if (name === "api") broker.createService(gatewayWithBenchRoutes());
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		else broker.createService(require(`../services/${name}.service`).default);
+	}
+	await broker.start();
+	process.send?.({ ready: true, nodeID: broker.nodeID });
+	for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => broker.stop().then(() => process.exit(0)));
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});

@@ -1,0 +1,96 @@
+// The benchmark's outputs: a JSON file for machines, a Markdown report with an
+// SVG chart for people, and the ratios on the console.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { HttpResult } from "./load";
+
+export interface CallResult {
+	callsPerSecond: number;
+	p50: number;
+	p99: number;
+}
+
+export interface Ratio {
+	name: string;
+	value: number;
+	/** The goal for this ratio (issue #6), when there is one. */
+	target?: number;
+	note?: string;
+}
+
+export interface BenchResults {
+	date: string;
+	quick: boolean;
+	machine: { cpus: number; node: string };
+	http: Record<string, HttpResult>;
+	calls: Record<string, CallResult>;
+	checkout: { ordersPerSecond: number; p50: number; p99: number; errors: number; confirmed: number; cancelled: number };
+	soak: { seconds: number; nodes: Record<string, { firstMb: number; lastMb: number; growth: number }> };
+	ratios: Ratio[];
+}
+
+const RESULTS = path.join(__dirname, "results");
+
+function svgChart(http: Record<string, HttpResult>): string {
+	const rows = Object.entries(http);
+	const max = Math.max(...rows.map(([, r]) => r.rps), 1);
+	const bar = (i: number, [name, r]: [string, HttpResult]) => {
+		const width = Math.round((r.rps / max) * 420);
+		const y = 10 + i * 28;
+		return `<text x="0" y="${y + 14}" font-size="12">${name}</text><rect x="190" y="${y}" width="${width}" height="18" fill="#4a7bd0"/><text x="${196 + width}" y="${y + 14}" font-size="12">${Math.round(r.rps)} req/s</text>`;
+	};
+	return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${20 + rows.length * 28}" font-family="sans-serif">${rows.map((row, i) => bar(i, row)).join("")}</svg>\n`;
+}
+
+function ratioLine(r: Ratio): string {
+	const verdict = r.target == null ? "" : r.value >= r.target ? "met" : `**not met** (${((1 - r.value / r.target) * 100).toFixed(0)} % short)`;
+	return `| ${r.name} | ${r.value.toFixed(2)} | ${r.target ?? ""} | ${verdict} | ${r.note ?? ""} |`;
+}
+
+export function writeReport(results: BenchResults): void {
+	mkdirSync(RESULTS, { recursive: true });
+	writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+	writeFileSync(path.join(RESULTS, "throughput.svg"), svgChart(results.http));
+	const http = Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`);
+	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${m.firstMb.toFixed(1)} | ${m.lastMb.toFixed(1)} | ${(m.growth * 100).toFixed(1)} % |`);
+	const c = results.checkout;
+	const md = `# Benchmark report
+
+${results.date}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.quick ? "quick mode (one short run each)" : "median of 3 runs"}.
+Produced by \`npm run bench${results.quick ? " -- --quick" : ""}\`; raw numbers in \`bench/results/latest.json\`.
+
+## Ratios
+
+| ratio | value | target | | note |
+|---|---|---|---|---|
+${results.ratios.map(ratioLine).join("\n")}
+
+## HTTP (50 connections, ~1 KB JSON)
+
+![throughput](results/throughput.svg)
+
+| scenario | req/s | p50 ms | p99 ms | errors |
+|---|---|---|---|---|
+${http.join("\n")}
+
+## Broker calls without HTTP
+
+| scenario | calls/s | p50 ms | p99 ms |
+|---|---|---|---|
+${calls.join("\n")}
+
+## Checkout end to end (cluster, real NATS, Redis, FerretDB)
+
+${c.ordersPerSecond.toFixed(1)} orders/s, p50 ${c.p50.toFixed(0)} ms, p99 ${c.p99.toFixed(0)} ms, ${c.errors} errors (${c.confirmed} confirmed, ${c.cancelled} cancelled).
+
+## Soak (${results.soak.seconds} s of mixed traffic): heap used per node
+
+| node | first MB | last MB | growth |
+|---|---|---|---|
+${soak.join("\n")}
+`;
+	writeFileSync(path.join(__dirname, "REPORT.md"), md);
+	console.log("\nRatios:");
+	for (const r of results.ratios) console.log(`  ${r.name.padEnd(52)} ${r.value.toFixed(2)}${r.target != null ? `  (target ${r.target}: ${r.value >= r.target ? "met" : "not met"})` : ""}`);
+}
