@@ -18,7 +18,7 @@ const running = new Set<Proc>();
 export function start(name: string, entry: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Proc> {
 	const child = fork(path.join(ROOT, entry), [], {
 		cwd: ROOT,
-		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "warn", METRICS_PORT: "off", ...env },
+		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "fatal", METRICS_PORT: "off", ...env },
 		execArgv: ["--import", TSX],
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
@@ -73,7 +73,7 @@ export async function waitUntil(ok: () => Promise<boolean>, timeoutMs: number, w
 export function measure<T>(entry: string, env: Record<string, string>, timeoutMs = 300_000): Promise<T> {
 	const child = fork(path.join(ROOT, entry), [], {
 		cwd: ROOT,
-		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "warn", METRICS_PORT: "off", ...env },
+		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "fatal", METRICS_PORT: "off", ...env },
 		execArgv: ["--import", TSX],
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});

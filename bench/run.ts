@@ -14,7 +14,7 @@ import { httpLoad, type HttpResult } from "./load";
 import { writeReport, type BenchResults, type CallResult, type Ratio } from "./report";
 
 const quick = process.argv.includes("--quick");
-const SECONDS = quick ? 3 : 8;
+const SECONDS = quick ? 2 : 8;
 const RUNS = quick ? 1 : 3;
 const CONNECTIONS = 50;
 const ROOT = path.join(__dirname, "..");
@@ -119,11 +119,11 @@ async function main(): Promise<void> {
 	const shop = await gateway(shopEnv, "api");
 	await ready(shop.url, "/health/ready");
 	await waitUntil(async () => (await fetch(`${shop.url}/api/products?pageSize=1`)).status === 200, 30_000, "catalog");
-	const checkoutSeconds = quick ? 5 : 20;
+	const checkoutSeconds = quick ? 4 : 20;
 	const checkout = await measure<BenchResults["checkout"]>("bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: "20", BENCH_SECONDS: String(checkoutSeconds) });
 	console.log("bench: checkout done");
 
-	const soakSeconds = quick ? 15 : 180;
+	const soakSeconds = quick ? 10 : 180;
 	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shopEnv, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
 	await observer.start();
 	const nodeIDs = (await observer.call<{ id: string; local: boolean; available: boolean }[], object>("$node.list", { onlyAvailable: true })).filter(n => !n.local).map(n => n.id);

@@ -52,6 +52,9 @@ interface RequestMeta extends ClientMeta {
 	signature?: string;
 }
 
+/** TRUSTED_PROXIES, read when the gateway is created. */
+let trustedProxies: string[] = [];
+
 function headerValue(req: IncomingMessage, name: string): string | undefined {
 	const value = req.headers[name];
 	return Array.isArray(value) ? value[0] : value;
@@ -131,7 +134,7 @@ const ApiService: GatewaySchema = {
 					"POST shipments/:orderId/advance": "shipping.advance",
 				},
 				onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { $action?: { name: string }; rawBody?: Buffer }) {
-					ctx.meta.clientIp = clientAddress(req, readEnv().trustedProxies);
+					ctx.meta.clientIp = clientAddress(req, trustedProxies);
 					const action = req.$action?.name;
 					if (action === "orders.checkout") ctx.meta.idempotencyKey = headerValue(req, "idempotency-key");
 					if (action === "shipping.webhook") {
@@ -201,6 +204,7 @@ const ApiService: GatewaySchema = {
 	// created (not at import), before moleculer-web builds its routes.
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>) {
 		const env = readEnv();
+		trustedProxies = env.trustedProxies; // read once: onBeforeCall runs on every request
 		const [healthRoute, apiRoute] = schema.settings!.routes;
 		schema.settings!.port = env.port;
 		// Always this node's own health, never another gateway's.
