@@ -144,6 +144,8 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		tracing: {
 			enabled: env.tracingExporter != null,
 			sampling: { rate: 1 },
+			// Spans never carry params: they hold passwords, tokens and card numbers.
+			tags: { action: { params: false }, event: { params: false } },
 			exporter: env.tracingExporter
 				? ([{ type: env.tracingExporter, options: env.tracingUrl ? { baseURL: env.tracingUrl, endpoint: env.tracingUrl } : {} }] as never)
 				: [],

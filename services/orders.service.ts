@@ -17,6 +17,8 @@ import {
 } from "../lib/contract";
 
 const RECOVERY_SWEEP_MS = 3000;
+/** Like Stripe's: a key replays its first result for a day, then may be used again. */
+const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
 const CHARGE_ATTEMPTS = 3;
 const SAGA_SERVICES = ["inventory.reserve", "payments.charge", "inventory.commit"];
 
@@ -93,6 +95,11 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				const replay = async (): Promise<Order | undefined> => {
 					const [earlier] = (await this.adapter.find({ query: { idemKey }, limit: 1 })) as OrderDoc[];
 					if (!earlier) return undefined;
+					if (Date.parse(earlier.createdAt) < Date.now() - IDEMPOTENCY_KEY_TTL_MS) {
+						// Expired: the old order keeps a retired key and this request is new.
+						await this.adapter.updateMany({ _id: earlier._id, idemKey }, { $set: { idemKey: `${idemKey}:retired:${earlier._id}` } });
+						return undefined;
+					}
 					if (earlier.fingerprint !== print) throw keyReused();
 					return toOrder(earlier);
 				};

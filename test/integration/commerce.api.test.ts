@@ -142,6 +142,22 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect(missing.status).toBe(422);
 	});
 
+	it("lets an Idempotency-Key be used again for a new order once it is a day old", async () => {
+		const product = await freshProduct(5);
+		const shopper = await Shopper.register(app.url);
+		await shopper.addToCart(product.id, 1);
+		const key = randomUUID();
+		const first = (await shopper.checkout(cards.ok, key)).body;
+		// Age the first order by two days, as the clock would.
+		const orders = app.broker.getLocalService("orders") as unknown as { adapter: { updateMany(q: object, u: object): Promise<number> } };
+		await orders.adapter.updateMany({ _id: first.id }, { $set: { createdAt: new Date(Date.now() - 2 * 24 * 3600_000).toISOString() } });
+		await shopper.addToCart(product.id, 1);
+		const second = await shopper.checkout(cards.ok, key);
+		expect(second.status).toBe(201);
+		expect(second.body.id).not.toBe(first.id);
+		expect((await shopper.call<Page<Order>>("GET", "/orders")).body.total).toBe(2);
+	});
+
 	it("lets the owner or an admin cancel a confirmed order: refunded, restocked, shipment cancelled; others get 404", async () => {
 		const product = await freshProduct(5);
 		const owner = await Shopper.register(app.url);
