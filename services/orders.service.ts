@@ -33,7 +33,8 @@ interface OrdersService extends OutboxService {
 	charge(ctx: Context, order: OrderDoc, card?: Card): Promise<Payment>;
 	confirm(order: OrderDoc, payment: Payment): Promise<OrderDoc>;
 	cancel(ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc>;
-	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>): Promise<boolean>;
+	/** `extra` goes into the fact's payload; `guard` adds conditions the order must meet. */
+	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>, guard?: Record<string, unknown>): Promise<boolean>;
 	recoverPending(): Promise<void>;
 	priceCart(ctx: Context, cart: Cart): Promise<LineItem[]>;
 	visibleOrder(ctx: Context<unknown, ClientMeta>, id: string): Promise<OrderDoc>;
@@ -175,7 +176,10 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				if (order.status !== "CONFIRMED" || order.shipment?.status === "SHIPPED") {
 					throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
 				}
-				await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED" }, { $set: { cancelRequested: true } });
+				// Claim the cancellation while the order is still unshipped; the
+				// shipped transition checks the same flag, so exactly one of them wins.
+				const claimed = await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED", "shipment.status": { $ne: "SHIPPED" } }, { $set: { cancelRequested: true } });
+				if (claimed !== 1 && !order.cancelRequested) throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
 				return toOrder(await this.cancel(ctx, await this.load(order._id), "CUSTOMER_REQUEST"));
 			},
 		},
@@ -196,14 +200,14 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			group: "orders",
 			async handler(this: OrdersService, shipment: ShipmentFact) {
 				const order = await this.load(shipment.orderId);
-				await this.transition(order, ["CONFIRMED"], "SHIPPED", { "shipment.status": "SHIPPED" });
+				await this.transition(order, ["CONFIRMED"], "SHIPPED", { "shipment.status": "SHIPPED" }, undefined, {}, { cancelRequested: { $ne: true } });
 			},
 		},
 		[Channels.SHIPMENT_DELIVERED]: {
 			group: "orders",
 			async handler(this: OrdersService, shipment: ShipmentFact) {
 				const order = await this.load(shipment.orderId);
-				await this.transition(order, ["CONFIRMED", "SHIPPED"], "DELIVERED", { "shipment.status": "DELIVERED" });
+				await this.transition(order, ["CONFIRMED", "SHIPPED"], "DELIVERED", { "shipment.status": "DELIVERED" }, undefined, {}, { cancelRequested: { $ne: true } });
 			},
 		},
 		[Channels.SHIPMENT_CANCELLED]: {
@@ -314,10 +318,10 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		},
 
 		/** One conditional update: the status moves once, with its history entry and its fact. */
-		async transition(this: OrdersService, order, from, to, set = {}, channel, extra = {}): Promise<boolean> {
+		async transition(this: OrdersService, order, from, to, set = {}, channel, extra = {}, guard = {}): Promise<boolean> {
 			const now = new Date().toISOString();
 			const update = { $set: { status: to, updatedAt: now, ...set }, $push: { statusHistory: { status: to, at: now } } };
-			const moved = (await this.adapter.updateMany({ _id: order._id, status: { $in: from } }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) === 1;
+			const moved = (await this.adapter.updateMany({ _id: order._id, status: { $in: from }, ...guard }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) === 1;
 			if (moved && channel) await this.publishOutbox(order._id);
 			return moved;
 		},
