@@ -1,7 +1,8 @@
 // Processes the benchmarks start and stop: servers, app nodes, load drivers.
 import { fork, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
+
+export { freePort } from "../test/support/cluster";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
@@ -47,17 +48,6 @@ export function start(name: string, entry: string, env: Record<string, string>, 
 
 export async function stopAll(): Promise<void> {
 	await Promise.all([...running].map(proc => proc.stop()));
-}
-
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
 }
 
 export async function waitUntil(ok: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
