@@ -51,7 +51,7 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 	if (code === 422 && Array.isArray(err.data)) {
 		return body(422, err.name ?? "ValidationError", err.message ?? "Invalid parameters", type ?? "VALIDATION_ERROR", err.data.map(withoutInternals));
 	}
-	if (code < 500) return body(code, err.name ?? "ClientError", err.message ?? "Bad request", type ?? "CLIENT_ERROR", err.data);
+	if (code < 500) return body(code, err.name ?? "ClientError", err.message ?? "Bad request", type ?? "CLIENT_ERROR", err.data == null ? undefined : withoutInternals(err.data));
 	if (type && PUBLIC_SERVER_ERRORS.has(type)) return body(code, err.name ?? "ServerError", err.message ?? "Unavailable", type);
 	return body(500, "InternalServerError", "Something went wrong on our side", ErrorTypes.INTERNAL);
 }

@@ -25,7 +25,8 @@ export interface StockDoc {
 	holds: Record<string, number>;
 }
 
-export type ReservationState = "RESERVING" | "RESERVED" | "COMMITTED" | "RELEASED";
+/** RESERVING -> RESERVED -> COMMITTING -> COMMITTED (-> RETURNING -> RELEASED), or -> RELEASING -> RELEASED. */
+export type ReservationState = "RESERVING" | "RESERVED" | "COMMITTING" | "COMMITTED" | "RELEASING" | "RETURNING" | "RELEASED";
 
 export interface ReservationDoc {
 	_id: string;
@@ -80,6 +81,7 @@ export async function setAvailable(store: StockStore, productId: string, target:
 	for (let attempt = 0; attempt < 5; attempt++) {
 		const doc = (await store.findById(stockId(productId))) as StockDoc;
 		const delta = target - doc.available;
+		if (delta === 0) return toLevel(doc, productId); // MongoDB counts a no-op update as "0 modified"
 		if ((await store.updateMany({ _id: stockId(productId), available: doc.available }, { $inc: { available: delta, received: delta } })) === 1) {
 			return toLevel((await store.findById(stockId(productId))) as StockDoc, productId);
 		}
@@ -127,27 +129,50 @@ export async function reserve(store: StockStore, orderId: string, items: { produ
 		if (!isDuplicate(err)) throw err;
 	}
 	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc;
-	if (reservation.state === "RESERVED" || reservation.state === "COMMITTED") return reservation;
-	if (reservation.state === "RELEASED") throw outOfStock(reservation.items[0]?.productId ?? "");
+	if (reservation.state !== "RESERVING") {
+		if (["RESERVED", "COMMITTING", "COMMITTED"].includes(reservation.state)) return reservation;
+		throw outOfStock(reservation.items[0]?.productId ?? "");
+	}
 
 	// A fixed order (by product id) so two orders never hold parts of each other's lines.
 	const lines = [...reservation.items].sort((a, b) => a.productId.localeCompare(b.productId));
+	const giveBack = async () => {
+		for (const line of lines) await releaseUnits(store, orderId, line.productId);
+	};
 	for (const line of lines) {
 		if (!(await holdUnits(store, orderId, line.productId, line.quantity))) {
-			for (const held of lines) await releaseUnits(store, orderId, held.productId);
+			await giveBack();
 			await setState(store, orderId, ["RESERVING"], "RELEASED");
 			throw outOfStock(line.productId);
 		}
 	}
-	await setState(store, orderId, ["RESERVING"], "RESERVED");
+	if (!(await setState(store, orderId, ["RESERVING"], "RESERVED"))) {
+		// Released (expired) while we were holding: our holds must not outlive it.
+		const current = (await store.findById(reservationId(orderId))) as ReservationDoc;
+		if (current.state === "RESERVED" || current.state === "COMMITTING" || current.state === "COMMITTED") return current;
+		await giveBack();
+		throw outOfStock(lines[0]?.productId ?? "");
+	}
 	return (await store.findById(reservationId(orderId))) as ReservationDoc;
+}
+
+/**
+ * Takes the reservation from one of `from` to `claim` in one update, so of two
+ * operations racing on it (commit and expiry, say) exactly one proceeds. Also
+ * proceeds when the state already is `claim`: a run cut short by a crash.
+ */
+async function claimState(store: StockStore, orderId: string, from: ReservationState[], claim: ReservationState): Promise<ReservationDoc | null> {
+	if (await setState(store, orderId, from, claim)) return (await store.findById(reservationId(orderId))) as ReservationDoc;
+	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
+	return reservation?.state === claim ? reservation : null;
 }
 
 /** Held units become sold. Fails when the reservation was released (e.g. expired). */
 export async function commit(store: StockStore, orderId: string): Promise<void> {
-	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
-	if (reservation?.state === "COMMITTED") return;
-	if (!reservation || reservation.state !== "RESERVED") {
+	const reservation = await claimState(store, orderId, ["RESERVED"], "COMMITTING");
+	if (!reservation) {
+		const current = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
+		if (current?.state === "COMMITTED") return;
 		throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
 	}
 	for (const line of reservation.items) {
@@ -156,21 +181,21 @@ export async function commit(store: StockStore, orderId: string): Promise<void> 
 		if (quantity == null) continue; // committed by an earlier attempt
 		await store.updateMany({ _id: stockId(line.productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
 	}
-	await setState(store, orderId, ["RESERVED"], "COMMITTED");
+	await setState(store, orderId, ["COMMITTING"], "COMMITTED");
 }
 
-/** Held units go back on sale; a no-op for a committed or unknown order. */
+/** Held units go back on sale; a no-op for a committed, committing or unknown order. */
 export async function release(store: StockStore, orderId: string): Promise<void> {
-	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
-	if (!reservation || reservation.state === "COMMITTED" || reservation.state === "RELEASED") return;
+	const reservation = await claimState(store, orderId, ["RESERVING", "RESERVED"], "RELEASING");
+	if (!reservation) return;
 	for (const line of reservation.items) await releaseUnits(store, orderId, line.productId);
-	await setState(store, orderId, ["RESERVING", "RESERVED"], "RELEASED");
+	await setState(store, orderId, ["RELEASING"], "RELEASED");
 }
 
 /** Sold units of a cancelled order go back on sale, once. */
 export async function restock(store: StockStore, orderId: string): Promise<void> {
-	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
-	if (reservation?.state !== "COMMITTED") return release(store, orderId);
+	const reservation = await claimState(store, orderId, ["COMMITTED"], "RETURNING");
+	if (!reservation) return release(store, orderId);
 	// Each line is marked as returned in the same update, so a repeat after a crash skips it.
 	for (const line of reservation.items) {
 		await store.updateMany(
@@ -178,12 +203,16 @@ export async function restock(store: StockStore, orderId: string): Promise<void>
 			{ $inc: { sold: -line.quantity, available: line.quantity }, $set: { [`returned.${orderId}`]: line.quantity } },
 		);
 	}
-	await setState(store, orderId, ["COMMITTED"], "RELEASED");
+	await setState(store, orderId, ["RETURNING"], "RELEASED");
 }
 
 /** Reservations never committed before their expiry: their units go back on sale. */
 export async function releaseExpired(store: StockStore, now = new Date()): Promise<number> {
-	const expired = (await store.find({ query: { kind: "reservation", state: { $in: ["RESERVING", "RESERVED"] }, expiresAt: { $lt: now.toISOString() } }, limit: 100 })) as ReservationDoc[];
+	// Also releases left half-done by a crash (RELEASING), whatever their expiry.
+	const expired = (await store.find({
+		query: { kind: "reservation", $or: [{ state: { $in: ["RESERVING", "RESERVED"] }, expiresAt: { $lt: now.toISOString() } }, { state: "RELEASING" }] },
+		limit: 100,
+	})) as ReservationDoc[];
 	for (const reservation of expired) await release(store, reservation.orderId);
 	return expired.length;
 }

@@ -33,6 +33,12 @@ interface AuthService extends DbService {
 	revokeFamily(familyId: string): Promise<void>;
 }
 
+/** A deleted account ends its sessions; any other failure (an outage) stays a 5xx. */
+function accountGone(err: { code?: number; type?: string }): never {
+	if (err.code === 404 && err.type === "NOT_FOUND") throw invalidToken("The account no longer exists");
+	throw err;
+}
+
 function tooManyAttempts(retryAfterSeconds: number): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Too many attempts; try again later", 429, "TOO_MANY_ATTEMPTS", { retryAfter: retryAfterSeconds });
 }
@@ -85,6 +91,8 @@ const AuthService: DbServiceSchema<AuthService> = {
 				const tokenHash = hashToken(ctx.params.refreshToken);
 				const record = (await this.adapter.findOne({ tokenHash })) as RefreshTokenRecord | null;
 				if (!record || record.revoked || record.expiresAt < new Date().toISOString()) throw invalidToken("The refresh token is invalid or expired");
+				// The user first: an outage here must not spend the token (a retry would look like theft).
+				const user = await ctx.call<User, object>("users.get", { id: record.userId }).catch(accountGone);
 				// Claim the token atomically: of two uses, exactly one wins.
 				const claimed = await this.adapter.updateMany({ tokenHash, usedAt: null, revoked: false }, { $set: { usedAt: new Date().toISOString() } });
 				if (claimed !== 1) {
@@ -92,9 +100,6 @@ const AuthService: DbServiceSchema<AuthService> = {
 					await this.revokeFamily(record.familyId);
 					throw invalidToken("The refresh token was already used; the session has been ended");
 				}
-				const user = await ctx.call<User, object>("users.get", { id: record.userId }).catch(() => {
-					throw invalidToken("The account no longer exists");
-				});
 				return this.issueSession(user, record.familyId);
 			},
 		},
@@ -120,9 +125,7 @@ const AuthService: DbServiceSchema<AuthService> = {
 			async handler(this: AuthService, ctx: Context<{ token: string }>): Promise<AuthUser> {
 				const claims = verifyAccessToken(ctx.params.token, this.secret);
 				if ((await this.adapter.count({ query: { familyId: claims.sid, revoked: true } })) > 0) throw invalidToken("The session has ended");
-				const user = await ctx.call<User, object>("users.get", { id: claims.sub }).catch(() => {
-					throw invalidToken("The account no longer exists");
-				});
+				const user = await ctx.call<User, object>("users.get", { id: claims.sub }).catch(accountGone);
 				return { id: user.id, email: user.email, roles: user.roles };
 			},
 		},

@@ -33,6 +33,7 @@ interface OrdersService extends OutboxService {
 	charge(ctx: Context, order: OrderDoc, card?: Card): Promise<Payment>;
 	confirm(order: OrderDoc, payment: Payment): Promise<OrderDoc>;
 	cancel(ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc>;
+	cancelByCustomer(ctx: Context, order: OrderDoc): Promise<OrderDoc>;
 	/** `extra` goes into the fact's payload; `guard` adds conditions the order must meet. */
 	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>, guard?: Record<string, unknown>): Promise<boolean>;
 	recoverPending(): Promise<void>;
@@ -179,8 +180,9 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				// Claim the cancellation while the order is still unshipped; the
 				// shipped transition checks the same flag, so exactly one of them wins.
 				const claimed = await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED", "shipment.status": { $ne: "SHIPPED" } }, { $set: { cancelRequested: true } });
-				if (claimed !== 1 && !order.cancelRequested) throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
-				return toOrder(await this.cancel(ctx, await this.load(order._id), "CUSTOMER_REQUEST"));
+				const current = await this.load(order._id);
+				if (claimed !== 1 && !current.cancelRequested) throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
+				return toOrder(await this.cancelByCustomer(ctx, current));
 			},
 		},
 
@@ -306,6 +308,18 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			return this.load(order._id);
 		},
 
+		/** A cancel the customer asked for (cancelRequested is set): shipping decides first whether the parcel left. */
+		async cancelByCustomer(this: OrdersService, ctx: Context, order: OrderDoc): Promise<OrderDoc> {
+			try {
+				await ctx.call("shipping.cancel", { orderId: order._id, userId: order.userId });
+			} catch (err) {
+				// Too late (or shipping is down): the order stays as it was.
+				await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED" }, { $unset: { cancelRequested: true } });
+				throw err;
+			}
+			return this.cancel(ctx, order, "CUSTOMER_REQUEST");
+		},
+
 		/** Compensate (release or restock, refund or void), then CANCELLED. Safe to repeat. */
 		async cancel(this: OrdersService, ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc> {
 			const from: OrderStatus[] = reason === "CUSTOMER_REQUEST" ? ["CONFIRMED"] : ["PENDING"];
@@ -339,7 +353,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { requestID: `recovery-${order._id}` }) as Context;
 				try {
 					if (order.status === "PENDING") await this.runSaga(ctx, order._id);
-					else await this.cancel(ctx, order, "CUSTOMER_REQUEST");
+					else await this.cancelByCustomer(ctx, order);
 					this.logger.info(`Recovered order ${order._id}`);
 				} catch (err) {
 					this.logger.warn(`Order ${order._id} still unfinished: ${(err as Error).message}`);

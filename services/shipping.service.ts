@@ -92,6 +92,29 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 
 		// --- internal ---
 
+		/**
+		 * Stops the order's shipment before it leaves: CREATED -> CANCELLED, or,
+		 * when order.confirmed has not arrived yet, a CANCELLED record that the
+		 * late fact cannot replace. 409 once the parcel has left.
+		 */
+		cancel: {
+			visibility: "public",
+			params: { orderId: { type: "string", min: 1, max: 64 }, userId: { type: "string", min: 1, max: 64 } },
+			async handler(this: ShippingService, ctx: Context<{ orderId: string; userId: string }>): Promise<void> {
+				const { orderId, userId } = ctx.params;
+				const now = new Date().toISOString();
+				try {
+					await this.adapter.insert({ _id: orderId, orderId, userId, email: "", carrier: CARRIER, trackingNumber: trackingNumber(), status: "CANCELLED", events: {}, outbox: [], outboxPending: false, createdAt: now, updatedAt: now });
+					return;
+				} catch {
+					// The shipment exists.
+				}
+				const doc = (await this.adapter.findById(orderId)) as ShipmentDoc;
+				if (doc.status === "CANCELLED" || (await this.moveTo(doc, "CANCELLED"))) return;
+				throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
+			},
+		},
+
 		quote: {
 			visibility: "public",
 			params: { items: { type: "array", items: { type: "object", props: { quantity: "number", unitPrice: "number" } } } },

@@ -181,6 +181,21 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect([late.status, late.body.type]).toEqual([409, "ORDER_SHIPPED"]);
 	});
 
+	it("refuses a customer cancel once the parcel has left, even before the order has heard of it", async () => {
+		const product = await freshProduct(5);
+		const shopper = await Shopper.register(app.url);
+		const order = (await shopper.buy(product.id, 1)).body;
+		await eventually(() => shopper.call<Order>("GET", `/orders/${order.id}`), res => res.body.shipment != null);
+		// The carrier took the parcel; the shipment.shipped fact has not reached the orders service yet.
+		const shipping = app.broker.getLocalService("shipping") as unknown as { adapter: { updateMany(q: object, u: object): Promise<number> } };
+		await shipping.adapter.updateMany({ _id: order.id }, { $set: { status: "SHIPPED" } });
+		const res = await shopper.call<ErrorBody>("POST", `/orders/${order.id}/cancel`);
+		expect([res.status, res.body.type]).toEqual([409, "ORDER_SHIPPED"]);
+		const after = (await shopper.call<Order>("GET", `/orders/${order.id}`)).body;
+		expect(after).toMatchObject({ status: "CONFIRMED", payment: { status: "CAPTURED" } });
+		expect(await availability(product.id)).toMatchObject({ available: 4 });
+	});
+
 	it("shows customers their own orders and admins everyone's", async () => {
 		const product = await freshProduct(5);
 		const a = await Shopper.register(app.url);

@@ -5,6 +5,7 @@ import { allServices, describeEachDatabase, startApp, type TestApp } from "../su
 import { request } from "../support/http";
 import { DEVELOPMENT_ADMIN, DEVELOPMENT_JWT_SECRET } from "../../lib/env";
 import * as passwords from "../../lib/password";
+import UsersService from "../../services/users.service";
 import type { AuthResult, ErrorBody, Product } from "../../lib/contract";
 
 const password = "correct horse battery staple";
@@ -121,6 +122,22 @@ describeEachDatabase("identity over HTTP", backend => {
 		// The thief's replay revoked the family: the legitimate new pair is dead too.
 		expect((await post("/auth/refresh", { refreshToken: second.body.refreshToken })).status).toBe(401);
 		expect((await request(api("/users/me"), { headers: bearer(second.body.accessToken) })).status).toBe(401);
+	});
+
+	// The users service is restarted here; in-memory NeDB would not keep the account across that.
+	(backend.name === "MongoDB" ? it : it.skip)("keeps a refresh token usable when the users service is briefly down (503, not a lost session)", async () => {
+		const session = await register();
+		const users = app.broker.getLocalService("users")!;
+		await app.broker.destroyService(users);
+		try {
+			const during = await post<ErrorBody>("/auth/refresh", { refreshToken: session.refreshToken });
+			expect(during.status).toBe(503);
+		} finally {
+			app.broker.createService(UsersService); // a running broker starts it
+			await app.broker.waitForServices(["users"], 10_000);
+		}
+		const after = await post("/auth/refresh", { refreshToken: session.refreshToken });
+		expect(after.status).toBe(200);
 	});
 
 	it("logs out with 204 and revokes the session's refresh and access tokens at once", async () => {

@@ -52,3 +52,42 @@ describe("stock", () => {
 		expect(await level(s, "a")).toMatchObject({ available: 0, reserved: 3, received: 3 });
 	});
 });
+
+describe("stock under racing operations", () => {
+	it("lets exactly one of commit and expiry win, and leaves stock conserved either way", async () => {
+		for (let round = 0; round < 5; round++) {
+			const s = await store();
+			await stock.seedStock(s, "a", 4);
+			await stock.seedStock(s, "b", 4);
+			await stock.reserve(s, "o", [{ productId: "a", quantity: 2 }, { productId: "b", quantity: 2 }], -1);
+			const [committed] = await Promise.allSettled([stock.commit(s, "o"), stock.releaseExpired(s)]);
+			const [a, b] = [await level(s, "a"), await level(s, "b")];
+			for (const l of [a, b]) expect(l.available + l.reserved + l.sold).toBe(4);
+			if (committed.status === "fulfilled") expect([a.sold, b.sold, a.reserved, b.reserved]).toEqual([2, 2, 0, 0]);
+			else expect([a.available, b.available, a.sold, b.sold]).toEqual([4, 4, 0, 0]);
+		}
+	});
+
+	it("restocks a committed order even after an expiry sweep ran", async () => {
+		const s = await store();
+		await stock.seedStock(s, "a", 3);
+		await stock.reserve(s, "o", [{ productId: "a", quantity: 2 }], 60_000);
+		await stock.commit(s, "o");
+		await stock.releaseExpired(s, new Date(Date.now() + 3_600_000));
+		await stock.restock(s, "o");
+		expect(await level(s, "a")).toEqual({ productId: "a", available: 3, reserved: 0, sold: 0, received: 3 });
+	});
+
+	it("leaves no holds behind when a reservation is released while it is being made", async () => {
+		const s = await store();
+		await stock.seedStock(s, "a", 5);
+		const reserving = stock.reserve(s, "o", [{ productId: "a", quantity: 2 }], 60_000);
+		const releasing = stock.release(s, "o");
+		await Promise.allSettled([reserving, releasing]);
+		await stock.release(s, "o");
+		const l = await level(s, "a");
+		expect(l.available + l.reserved).toBe(5);
+		const reservation = (await s.findById(stock.reservationId("o"))) as stock.ReservationDoc;
+		if (reservation.state === "RELEASED") expect(l).toMatchObject({ available: 5, reserved: 0 });
+	});
+});
