@@ -1,7 +1,8 @@
 // Identity through the gateway: a customer's session from register to logout,
 // the admin's catalog routes, and the attacks each must refuse.
 import jwt from "jsonwebtoken";
-import { allServices, describeEachDatabase, startApp, type TestApp } from "../support/app";
+import { allServices, describeEachDatabase, startApp, uniqueName, type TestApp } from "../support/app";
+import { describeWithServers, serverUrls } from "../support/servers";
 import { request } from "../support/http";
 import { DEVELOPMENT_ADMIN, DEVELOPMENT_JWT_SECRET } from "../../lib/env";
 import * as passwords from "../../lib/password";
@@ -124,22 +125,6 @@ describeEachDatabase("identity over HTTP", backend => {
 		expect((await request(api("/users/me"), { headers: bearer(second.body.accessToken) })).status).toBe(401);
 	});
 
-	// The users service is restarted here; in-memory NeDB would not keep the account across that.
-	(backend.name === "MongoDB" ? it : it.skip)("keeps a refresh token usable when the users service is briefly down (503, not a lost session)", async () => {
-		const session = await register();
-		const users = app.broker.getLocalService("users")!;
-		await app.broker.destroyService(users);
-		try {
-			const during = await post<ErrorBody>("/auth/refresh", { refreshToken: session.refreshToken });
-			expect(during.status).toBe(503);
-		} finally {
-			app.broker.createService(UsersService); // a running broker starts it
-			await app.broker.waitForServices(["users"], 10_000);
-		}
-		const after = await post("/auth/refresh", { refreshToken: session.refreshToken });
-		expect(after.status).toBe(200);
-	});
-
 	it("logs out with 204 and revokes the session's refresh and access tokens at once", async () => {
 		const session = await register();
 		const other = await login(session.user.email);
@@ -243,5 +228,30 @@ describe("identity throttling and secrecy", () => {
 		for (const secret of [secretPassword, "Tiny-pw", reg.body.refreshToken, DEVELOPMENT_JWT_SECRET, "scrypt$"]) {
 			expect(everything).not.toContain(secret);
 		}
+	});
+});
+
+// The users service is restarted here, so this runs on MongoDB only: in-memory
+// NeDB would not keep the account across the restart.
+describeWithServers(["mongo"], "identity during a users-service outage", () => {
+	let app: TestApp;
+	beforeAll(async () => {
+		app = await startApp(allServices(), { MONGO_URI: `${serverUrls.mongo}/${uniqueName("outage")}`, AUTH_RATE_LIMIT: "1000" });
+	});
+	afterAll(() => app.stop());
+
+	it("keeps a refresh token usable when the users service is briefly down (503, not a lost session)", async () => {
+		const session = (await request<AuthResult>(`${app.url}/api/auth/register`, { method: "POST", body: { email: `outage.${Date.now()}@example.com`, password, name: "O" } })).body;
+		const users = app.broker.getLocalService("users")!;
+		await app.broker.destroyService(users);
+		try {
+			const during = await request<ErrorBody>(`${app.url}/api/auth/refresh`, { method: "POST", body: { refreshToken: session.refreshToken } });
+			expect(during.status).toBe(503);
+		} finally {
+			app.broker.createService(UsersService); // a running broker starts it
+			await app.broker.waitForServices(["users"], 10_000);
+		}
+		const after = await request(`${app.url}/api/auth/refresh`, { method: "POST", body: { refreshToken: session.refreshToken } });
+		expect(after.status).toBe(200);
 	});
 });
