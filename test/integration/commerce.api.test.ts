@@ -32,7 +32,8 @@ describeEachDatabase("commerce over HTTP", backend => {
 		admin = await Shopper.admin(app.url);
 	});
 	afterEach(async () => {
-		const report = await checkConsistency((action, params) => app.broker.call(action, params));
+		// Facts (shipments, messages) land asynchronously: check once the app has settled.
+		const report = await eventually(() => checkConsistency((action, params) => app.broker.call(action, params)), r => r.ok, 15_000);
 		expect(report.violations).toEqual([]);
 	});
 	afterAll(() => app.stop());
