@@ -6,6 +6,7 @@
 // records what was asked, for idempotency and for expiry.
 import { Errors } from "moleculer";
 import type { StockLevel } from "./contract";
+import { insertIfAbsent } from "./db-errors";
 
 export interface StockStore {
 	findById(id: string): Promise<unknown>;
@@ -45,11 +46,6 @@ export function toLevel(doc: StockDoc | null, productId: string): StockLevel {
 	return { productId, available: doc?.available ?? 0, reserved: doc?.reserved ?? 0, sold: doc?.sold ?? 0, received: doc?.received ?? 0 };
 }
 
-function isDuplicate(err: unknown): boolean {
-	const e = err as { code?: number; errorType?: string; type?: string };
-	return e?.code === 11000 || e?.errorType === "uniqueViolated" || e?.type === "CONFLICT";
-}
-
 export function outOfStock(productId: string): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Not enough stock for the order", 409, "OUT_OF_STOCK", { productId });
 }
@@ -58,21 +54,13 @@ export function outOfStock(productId: string): Errors.MoleculerClientError {
 export async function ensureStock(store: StockStore, productId: string): Promise<void> {
 	if (await store.findById(stockId(productId))) return;
 	const now = new Date().toISOString();
-	try {
-		await store.insert({ _id: stockId(productId), kind: "stock", productId, available: 0, reserved: 0, sold: 0, received: 0, holds: {}, createdAt: now, updatedAt: now });
-	} catch (err) {
-		if (!isDuplicate(err)) throw err;
-	}
+	await insertIfAbsent(store.insert({ _id: stockId(productId), kind: "stock", productId, available: 0, reserved: 0, sold: 0, received: 0, holds: {}, createdAt: now, updatedAt: now }));
 }
 
 /** Demo stock for a product that has none yet (development seeding). */
 export async function seedStock(store: StockStore, productId: string, units: number): Promise<void> {
 	const now = new Date().toISOString();
-	try {
-		await store.insert({ _id: stockId(productId), kind: "stock", productId, available: units, reserved: 0, sold: 0, received: units, holds: {}, createdAt: now, updatedAt: now });
-	} catch (err) {
-		if (!isDuplicate(err)) throw err;
-	}
+	await insertIfAbsent(store.insert({ _id: stockId(productId), kind: "stock", productId, available: units, reserved: 0, sold: 0, received: units, holds: {}, createdAt: now, updatedAt: now }));
 }
 
 /** Sets the available units to `target`, as one conditional update against the value read. */
@@ -123,11 +111,7 @@ async function setState(store: StockStore, orderId: string, from: ReservationSta
 /** All of the order's items or none; safe to repeat for the same order. */
 export async function reserve(store: StockStore, orderId: string, items: { productId: string; quantity: number }[], ttlMs: number): Promise<ReservationDoc> {
 	const now = new Date();
-	try {
-		await store.insert({ _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString(), createdAt: now.toISOString(), updatedAt: now.toISOString() });
-	} catch (err) {
-		if (!isDuplicate(err)) throw err;
-	}
+	await insertIfAbsent(store.insert({ _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString(), createdAt: now.toISOString(), updatedAt: now.toISOString() }));
 	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc;
 	if (reservation.state !== "RESERVING") {
 		if (["RESERVED", "COMMITTING", "COMMITTED"].includes(reservation.state)) return reservation;

@@ -13,6 +13,7 @@ import { Errors, type Context, type Service, type ServiceSchema, type ServiceSet
 import { readEnv } from "../lib/env";
 import { ServiceMongoAdapter, databaseUnavailable, serviceDatabaseUri } from "../lib/service-mongo-adapter";
 import type { Page } from "../lib/contract";
+import { isDuplicateKey } from "../lib/db-errors";
 
 type Doc = Record<string, unknown>;
 
@@ -60,13 +61,6 @@ export interface DbService extends Service {
 	databaseReachable(timeoutMs: number): Promise<boolean>;
 	connect(): Promise<void>;
 	clearCache(): Promise<void>;
-}
-
-const DUPLICATE_KEY = 11000;
-
-function isDuplicateKey(err: unknown): boolean {
-	const e = err as { code?: number; errorType?: string };
-	return e?.code === DUPLICATE_KEY || e?.errorType === "uniqueViolated";
 }
 
 const CONNECTION_ERRORS = new Set([

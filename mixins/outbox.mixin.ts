@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { DbService, DbServiceSchema } from "./db.mixin";
+import { runEvery } from "../lib/periodic";
 
 export interface OutboxFact {
 	id: string;
@@ -29,7 +30,7 @@ export function fact(channel: string, payload: Record<string, unknown>): OutboxF
 export interface OutboxService extends DbService {
 	publishOutbox(id: string): Promise<void>;
 	sweepOutbox(): Promise<void>;
-	outboxTimer?: NodeJS.Timeout;
+	stopOutboxSweep?: () => void;
 }
 
 /** The channels middleware adds this to the broker. */
@@ -82,14 +83,11 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 	},
 
 	started(this: OutboxService) {
-		this.outboxTimer = setInterval(() => {
-			this.sweepOutbox().catch(err => this.logger.warn(`Outbox sweep failed: ${(err as Error).message}`));
-		}, SWEEP_INTERVAL_MS);
-		this.outboxTimer.unref();
+		this.stopOutboxSweep = runEvery(SWEEP_INTERVAL_MS, () => this.sweepOutbox(), err => this.logger.warn(`Outbox sweep failed: ${err.message}`));
 	},
 
 	stopped(this: OutboxService) {
-		clearInterval(this.outboxTimer);
+		this.stopOutboxSweep?.();
 	},
 };
 

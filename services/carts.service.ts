@@ -3,6 +3,7 @@
 import { Errors, type Context } from "moleculer";
 import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
+import { insertIfAbsent } from "../lib/db-errors";
 import { addLine, quantityRule, removeLine, setQuantity, totalOf } from "../lib/cart";
 import type { Cart, LineItem, Product } from "../lib/contract";
 
@@ -100,12 +101,8 @@ const CartsService: DbServiceSchema<CartsService> = {
 				const currency = items.length === 0 ? undefined : before.length > 0 ? doc?.currency : addedCurrency;
 				const now = new Date().toISOString();
 				if (!doc) {
-					try {
-						await this.adapter.insert({ _id: userId, items, currency, version: 1, createdAt: now, updatedAt: now });
-						return totalOf(items, currency);
-					} catch {
-						continue; // created concurrently: read it and try again
-					}
+					if (await insertIfAbsent(this.adapter.insert({ _id: userId, items, currency, version: 1, createdAt: now, updatedAt: now }))) return totalOf(items, currency);
+					continue; // created concurrently: read it and try again
 				}
 				const written = await this.adapter.updateMany({ _id: userId, version: doc.version }, { $set: { items, currency, updatedAt: now }, $inc: { version: 1 } });
 				if (written === 1) return totalOf(items, currency);

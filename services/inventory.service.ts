@@ -5,6 +5,7 @@ import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized } from "../mixins/auth.mixin";
 import { readEnv } from "../lib/env";
+import { runEvery } from "../lib/periodic";
 import * as stock from "../lib/stock";
 import type { Availability, Page, Product } from "../lib/contract";
 
@@ -21,7 +22,7 @@ const lineRule = {
 } as const;
 
 interface InventoryService extends DbService {
-	expiryTimer?: NodeJS.Timeout;
+	stopExpiry?: () => void;
 	seedDemoStock(): Promise<void>;
 }
 
@@ -138,14 +139,11 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			// In the background: the catalog may start after this node.
 			this.seedDemoStock().catch(err => this.logger.warn(`Demo stock not seeded: ${(err as Error).message}`));
 		}
-		this.expiryTimer = setInterval(() => {
-			stock.releaseExpired(this.adapter).catch(err => this.logger.warn(`Reservation expiry failed: ${(err as Error).message}`));
-		}, EXPIRY_SWEEP_MS);
-		this.expiryTimer.unref();
+		this.stopExpiry = runEvery(EXPIRY_SWEEP_MS, () => stock.releaseExpired(this.adapter), err => this.logger.warn(`Reservation expiry failed: ${err.message}`));
 	},
 
 	stopped(this: InventoryService) {
-		clearInterval(this.expiryTimer);
+		this.stopExpiry?.();
 	},
 };
 

@@ -4,6 +4,7 @@
 import type { Context } from "moleculer";
 import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
+import { insertIfAbsent } from "../lib/db-errors";
 import { LogTransport, type MessageTransport } from "../lib/message-transport";
 import { render, type Template } from "../lib/notification-templates";
 import { pageParams, type PageParams } from "../lib/paging";
@@ -88,11 +89,8 @@ const NotificationsService: DbServiceSchema<NotificationsService> = {
 			const id = `${template}:${data.orderId ?? data.userId}`;
 			const { subject, body } = render(template, data);
 			const now = new Date().toISOString();
-			try {
-				await this.adapter.insert({ _id: id, userId: data.userId, channel: "email", to: data.email, template, subject, body, orderId: data.orderId, factId: data.factId, status: "PENDING", createdAt: now, updatedAt: now });
-			} catch {
-				// This fact was handled before; send only if that attempt died before sending.
-			}
+			// Already there: this fact was handled before; send only if that attempt died before sending.
+			await insertIfAbsent(this.adapter.insert({ _id: id, userId: data.userId, channel: "email", to: data.email, template, subject, body, orderId: data.orderId, factId: data.factId, status: "PENDING", createdAt: now, updatedAt: now }));
 			const doc = (await this.adapter.findById(id)) as Notification | null;
 			if (doc?.status !== "PENDING") return;
 			await this.transport.send({ channel: "email", to: data.email, subject, body });

@@ -12,6 +12,7 @@ import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { addressRule, assertIdempotencyKey, fingerprint, keyReused, orderNotFound, toOrder, totals, type OrderDoc } from "../lib/orders";
 import { pageParams, type PageParams } from "../lib/paging";
 import { readEnv } from "../lib/env";
+import { runEvery } from "../lib/periodic";
 import {
 	Channels, type Address, type CancelReason, type Card, type Cart, type LineItem, type Order, type OrderStatus, type Page, type Payment, type Product, type ShipmentFact,
 } from "../lib/contract";
@@ -25,7 +26,7 @@ const SAGA_SERVICES = ["inventory.reserve", "payments.charge", "inventory.commit
 type CheckoutCtx = Context<{ shippingAddress: Address; payment: { card: Card } }, ClientMeta & { idempotencyKey?: string }>;
 
 interface OrdersService extends OutboxService {
-	recoveryTimer?: NodeJS.Timeout;
+	stopRecovery?: () => void;
 	/** How long the node that took an order may drive it before others take over (ORDER_LEASE_MS). */
 	leaseMs: number;
 	load(id: string): Promise<OrderDoc>;
@@ -367,14 +368,11 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 	},
 
 	started(this: OrdersService) {
-		this.recoveryTimer = setInterval(() => {
-			this.recoverPending().catch(err => this.logger.warn(`Recovery sweep failed: ${(err as Error).message}`));
-		}, RECOVERY_SWEEP_MS);
-		this.recoveryTimer.unref();
+		this.stopRecovery = runEvery(RECOVERY_SWEEP_MS, () => this.recoverPending(), err => this.logger.warn(`Recovery sweep failed: ${err.message}`));
 	},
 
 	stopped(this: OrdersService) {
-		clearInterval(this.recoveryTimer);
+		this.stopRecovery?.();
 	},
 };
 

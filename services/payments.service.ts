@@ -3,6 +3,7 @@
 // card number.
 import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
+import { insertIfAbsent } from "../lib/db-errors";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { ProviderUnavailableError, SimulatedCardProvider, type CardProvider } from "../lib/card-provider";
 import type { Card, Cents, Payment, PaymentStatus } from "../lib/contract";
@@ -63,11 +64,8 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 				const { orderId, amount, currency, card } = ctx.params;
 				assertChargeable(card);
 				const now = new Date().toISOString();
-				try {
-					await this.adapter.insert({ _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false, createdAt: now, updatedAt: now });
-				} catch {
-					// A record exists: an earlier attempt, or a refund that voided the order first.
-				}
+				// Already there: an earlier attempt, or a refund that voided the order first.
+				await insertIfAbsent(this.adapter.insert({ _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false, createdAt: now, updatedAt: now }));
 				const existing = (await this.record(orderId))!;
 				if (existing.status !== "PENDING" && existing.status !== "FAILED") return publicShape(existing);
 				if (existing.declineReason === "voided") return publicShape(existing);
@@ -98,12 +96,8 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 			async handler(this: PaymentsService, ctx: Context<{ orderId: string }>): Promise<Payment | null> {
 				const { orderId } = ctx.params;
 				const now = new Date().toISOString();
-				try {
-					// No charge yet: a tombstone makes any later charge attempt a no-op.
-					await this.adapter.insert({ _id: orderId, orderId, amount: 0, currency: "USD", status: "FAILED", brand: "", last4: "", declineReason: "voided", refundRequested: true, createdAt: now, updatedAt: now });
-				} catch {
-					// A record exists.
-				}
+				// No charge yet: a tombstone makes any later charge attempt a no-op.
+				await insertIfAbsent(this.adapter.insert({ _id: orderId, orderId, amount: 0, currency: "USD", status: "FAILED", brand: "", last4: "", declineReason: "voided", refundRequested: true, createdAt: now, updatedAt: now }));
 				const doc = (await this.record(orderId))!;
 				if (doc.status === "CAPTURED") await this.refundCaptured(doc);
 				else if (doc.status === "PENDING") await this.transition(orderId, ["PENDING"], { refundRequested: true });

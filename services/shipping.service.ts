@@ -5,6 +5,7 @@ import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin"
 import { Authorized } from "../mixins/auth.mixin";
 import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
 import { readEnv, shippingWebhookSecret } from "../lib/env";
+import { insertIfAbsent } from "../lib/db-errors";
 import { CARRIER, nextStatus, predecessors, quote, signatureValid, trackingNumber } from "../lib/shipping";
 import { Channels, type LineItem, type OrderCancelled, type OrderConfirmed, type Shipment, type ShipmentFact, type ShipmentStatus } from "../lib/contract";
 
@@ -103,12 +104,8 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			async handler(this: ShippingService, ctx: Context<{ orderId: string; userId: string }>): Promise<void> {
 				const { orderId, userId } = ctx.params;
 				const now = new Date().toISOString();
-				try {
-					await this.adapter.insert({ _id: orderId, orderId, userId, email: "", carrier: CARRIER, trackingNumber: trackingNumber(), status: "CANCELLED", events: {}, outbox: [], outboxPending: false, createdAt: now, updatedAt: now });
-					return;
-				} catch {
-					// The shipment exists.
-				}
+				const placeholder = { _id: orderId, orderId, userId, email: "", carrier: CARRIER, trackingNumber: trackingNumber(), status: "CANCELLED", events: {}, outbox: [], outboxPending: false, createdAt: now, updatedAt: now };
+				if (await insertIfAbsent(this.adapter.insert(placeholder))) return;
 				const doc = (await this.adapter.findById(orderId)) as ShipmentDoc;
 				if (doc.status === "CANCELLED" || (await this.moveTo(doc, "CANCELLED"))) return;
 				throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
@@ -135,12 +132,8 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 					_id: order.orderId, orderId: order.orderId, userId: order.userId, email: order.email,
 					carrier: CARRIER, trackingNumber: trackingNumber(), status: "CREATED", events: {},
 				};
-				try {
-					// The order id is the document id: a redelivered fact cannot make a second shipment.
-					await this.adapter.insert({ ...doc, outbox: [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")], outboxPending: true, createdAt: now, updatedAt: now });
-				} catch {
-					// Created by an earlier delivery of this fact.
-				}
+				// The order id is the document id: a redelivered fact cannot make a second shipment.
+				await insertIfAbsent(this.adapter.insert({ ...doc, outbox: [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")], outboxPending: true, createdAt: now, updatedAt: now }));
 				await this.publishOutbox(order.orderId);
 			},
 		},

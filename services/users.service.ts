@@ -7,6 +7,7 @@ import { fact, Outbox, outboxFields, type OutboxService } from "../mixins/outbox
 import { adminCredentials, readEnv } from "../lib/env";
 import { emailRule, nameRule, normalizeEmail, passwordRule } from "../lib/identity";
 import { pageParams, type PageParams } from "../lib/paging";
+import { isDuplicateKey } from "../lib/db-errors";
 import { hashPassword, UNKNOWN_ACCOUNT_HASH, verifyPassword } from "../lib/password";
 import { randomUUID } from "node:crypto";
 import { Channels, type Page, type Role, type User, type UserRegistered } from "../lib/contract";
@@ -123,7 +124,7 @@ const UsersService: DbServiceSchema<UsersService> = {
 				await this.publishOutbox(user.id);
 				return user;
 			} catch (err) {
-				if ((err as { code?: number }).code !== 409 && !/duplicate|unique/i.test(String((err as Error).message))) throw err;
+				if (!isDuplicateKey(err)) throw err;
 				throw new Errors.MoleculerClientError("An account with this email already exists", 409, "EMAIL_TAKEN", { field: "email" });
 			}
 		},
