@@ -4,7 +4,7 @@ import type { BrokerOptions, CacherConfig } from "moleculer";
 import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
-import { RedactingValidator } from "./lib/validator";
+import { ParamsValidator } from "./lib/validator";
 import { checkConsistency } from "./lib/consistency";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
@@ -130,7 +130,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			preferLocal: true,
 		},
 
-		validator: new RedactingValidator(),
+		validator: new ParamsValidator(),
 
 		middlewares: [ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
 

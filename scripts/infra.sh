@@ -72,14 +72,18 @@ ensure_ferretdb() {
 	(cd "$src" && go build -o "$FERRETDB" .) || die "FerretDB build failed"
 }
 
-# A virtualenv for the Python nodes (polyglot/python), refreshed when its requirements change.
+# A virtualenv for the Python nodes (polyglot/python) and the API fuzzing
+# (test/fuzz), refreshed when either's requirements change.
 ensure_python() {
-	local venv="$STATE/venv" requirements="$ROOT/polyglot/python/requirements.txt"
-	if [ -x "$venv/bin/python" ] && [ "$venv/.installed" -nt "$requirements" ]; then return; fi
+	local venv="$STATE/venv" requirements
+	local -a files=("$ROOT/polyglot/python/requirements.txt" "$ROOT/test/fuzz/requirements.txt")
+	local stale=false
+	for requirements in "${files[@]}"; do [ "$venv/.installed" -nt "$requirements" ] || stale=true; done
+	if [ -x "$venv/bin/python" ] && [ "$stale" = false ]; then return; fi
 	command -v python3 >/dev/null || die "Python 3.11 is needed for the Python nodes (polyglot/python)."
 	say "preparing the Python environment (.infra/venv)"
 	python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-	"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" || die "pip install failed"
+	"$venv/bin/pip" install --quiet --disable-pip-version-check "${files[@]/#/--requirement=}" || die "pip install failed"
 	touch "$venv/.installed"
 }
 

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import { readEnv } from "../lib/env";
 import { clientAddress } from "../lib/client-address";
 import { requestId } from "../lib/request-id";
@@ -15,9 +15,51 @@ import { invalidToken } from "../lib/tokens";
 import type { ClientMeta } from "../mixins/auth.mixin";
 import type { Access, AuthUser } from "../lib/contract";
 import { sideRedisClient } from "../lib/redis-client";
+import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, successStatus, type ApiRoute } from "../lib/api-routes";
+import { openApiDocument, type ActionDoc } from "../lib/openapi";
+import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
+import { version } from "../package.json";
+import AuthService from "./auth.service";
+import UsersService from "./users.service";
+import ProductsService from "./products.service";
+import InventoryService from "./inventory.service";
+import CartsService from "./carts.service";
+import OrdersService from "./orders.service";
+import NotificationsService from "./notifications.service";
+import ShippingService from "./shipping.service";
 
 interface Gateway extends Service {
 	rateLimitRedis?: Redis;
+	openApi?: Record<string, unknown>;
+}
+
+interface ResponseMeta {
+	$responseType?: string;
+	$responseHeaders?: Record<string, string>;
+}
+
+/** A non-JSON body (the docs page), cacheable for an hour. */
+function served(ctx: Context<unknown, ResponseMeta>, file: DocsFile): string {
+	ctx.meta.$responseType = file.contentType;
+	ctx.meta.$responseHeaders = { "Cache-Control": "public, max-age=3600" };
+	return file.body;
+}
+
+/** The params and access of every action of these services, by full name. */
+interface DocumentedService {
+	name: string;
+	actions?: object;
+}
+
+function actionDocs(schemas: DocumentedService[]): Record<string, ActionDoc> {
+	return Object.fromEntries(
+		schemas.flatMap(schema =>
+			Object.entries(schema.actions ?? {}).map(([name, action]) => {
+				const { params, access } = typeof action === "object" && action ? (action as ActionDoc) : {};
+				return [`${schema.name}.${name}`, { params, access }];
+			}),
+		),
+	);
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown): void {
@@ -34,18 +76,6 @@ type GatewaySchema = ServiceSchema<GatewaySettings> & {
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>): void;
 };
 
-/** Statuses other than 200 for a successful call (DESIGN.md section 4). */
-const SUCCESS_STATUS: Record<string, number | ((data: { status?: string }) => number)> = {
-	"auth.register": 201,
-	"auth.logout": 204,
-	"products.create": 201,
-	"products.remove": 204,
-	"carts.clear": 204,
-	"shipping.webhook": 204,
-	// A checkout that could not finish yet answers 202 with the PENDING order.
-	"orders.checkout": order => (order.status === "PENDING" ? 202 : 201),
-};
-
 interface RequestMeta extends ClientMeta {
 	idempotencyKey?: string;
 	rawBody?: string;
@@ -60,12 +90,13 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 	return Array.isArray(value) ? value[0] : value;
 }
 
-/** Where a 201's new resource lives (the Location header). */
-const CREATED_LOCATION: Record<string, (data: { id?: string }) => string> = {
-	"auth.register": () => "/api/users/me",
-	"products.create": product => `/api/products/${product.id}`,
-	"orders.checkout": order => `/api/orders/${order.id}`,
-};
+/** The /api route table by action name, for the status and Location of a response. */
+const ROUTE_OF_ACTION = new Map(Object.values(API_ROUTES).map(route => [route.action, route]));
+
+const aliasesOf = (routes: Record<string, ApiRoute>) => Object.fromEntries(Object.entries(routes).map(([alias, route]) => [alias, route.action]));
+
+/** Every service whose actions the gateway exposes: their params and access are the document's. */
+const EXPOSED_SERVICES: DocumentedService[] = [AuthService, UsersService, ProductsService, InventoryService, CartsService, OrdersService, NotificationsService, ShippingService];
 
 const ApiService: GatewaySchema = {
 	name: "api",
@@ -92,10 +123,14 @@ const ApiService: GatewaySchema = {
 				mappingPolicy: "restrict",
 				autoAliases: false,
 				bodyParsers: false,
-				aliases: {
-					"GET live": "api.live",
-					"GET ready": "api.ready",
-				},
+				aliases: aliasesOf(HEALTH_ROUTES),
+			},
+			{
+				path: "/docs",
+				mappingPolicy: "restrict",
+				autoAliases: false,
+				bodyParsers: false,
+				aliases: aliasesOf(DOCS_ROUTES),
 			},
 			{
 				path: "/api",
@@ -104,35 +139,7 @@ const ApiService: GatewaySchema = {
 				bodyParsers: { json: { strict: true }, urlencoded: false },
 				authentication: true,
 				authorization: true,
-				aliases: {
-					"POST auth/register": "auth.register",
-					"POST auth/login": "auth.login",
-					"POST auth/refresh": "auth.refresh",
-					"POST auth/logout": "auth.logout",
-					"GET users/me": "users.me",
-					"PATCH users/me": "users.updateMe",
-					"GET users": "users.list",
-					"GET products": "products.list",
-					"GET products/:id": "products.get",
-					"GET products/:id/recommendations": "products.recommendations",
-					"POST products": "products.create",
-					"PATCH products/:id": "products.update",
-					"DELETE products/:id": "products.remove",
-					"GET inventory/:productId": "inventory.availability",
-					"PATCH inventory/:productId": "inventory.adjust",
-					"GET cart": "carts.get",
-					"POST cart/items": "carts.addItem",
-					"PATCH cart/items/:productId": "carts.updateItem",
-					"DELETE cart/items/:productId": "carts.removeItem",
-					"DELETE cart": "carts.clear",
-					"POST orders": "orders.checkout",
-					"GET orders": "orders.list",
-					"GET orders/:id": "orders.get",
-					"POST orders/:id/cancel": "orders.cancel",
-					"GET notifications": "notifications.list",
-					"POST shipping/webhook": "shipping.webhook",
-					"POST shipments/:orderId/advance": "shipping.advance",
-				},
+				aliases: aliasesOf(API_ROUTES),
 				onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { $action?: { name: string }; rawBody?: Buffer }) {
 					ctx.meta.clientIp = clientAddress(req, trustedProxies);
 					const action = req.$action?.name;
@@ -144,11 +151,11 @@ const ApiService: GatewaySchema = {
 					}
 				},
 				onAfterCall(ctx: Context<unknown, { $location?: string }>, _route: unknown, req: IncomingMessage & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
-					const name = req.$action?.name ?? "";
-					const rule = SUCCESS_STATUS[name];
-					const status = typeof rule === "function" ? rule(data) : rule;
-					if (status) res.statusCode = status;
-					if (CREATED_LOCATION[name] && status !== 204) ctx.meta.$location = CREATED_LOCATION[name](data);
+					const route = ROUTE_OF_ACTION.get(req.$action?.name ?? "");
+					if (!route) return data;
+					const status = successStatus(route, data);
+					res.statusCode = status;
+					if (route.location && status === 201) ctx.meta.$location = route.location(data);
 					return status === 204 ? null : data;
 				},
 			},
@@ -173,6 +180,33 @@ const ApiService: GatewaySchema = {
 		live: {
 			handler(this: Service) {
 				return { status: "ok", nodeID: this.broker.nodeID };
+			},
+		},
+		openapi: {
+			access: "public",
+			handler(this: Gateway) {
+				this.openApi ??= openApiDocument(
+					[
+						{ path: "/api", routes: API_ROUTES, api: true },
+						{ path: "/health", routes: HEALTH_ROUTES, api: false },
+						{ path: "/docs", routes: DOCS_ROUTES, api: false },
+					],
+					actionDocs([...EXPOSED_SERVICES, ApiService]),
+					version,
+				);
+				return this.openApi;
+			},
+		},
+		docs: {
+			handler(ctx: Context<unknown, ResponseMeta>) {
+				return served(ctx, docsPage());
+			},
+		},
+		docsFile: {
+			params: { file: { type: "string", max: 64 } },
+			handler(ctx: Context<{ file: string }, ResponseMeta>) {
+				if (!isDocsFile(ctx.params.file)) throw new Errors.MoleculerClientError("No such file", 404, "NOT_FOUND");
+				return served(ctx, docsFile(ctx.params.file));
 			},
 		},
 		ready: {
@@ -205,7 +239,8 @@ const ApiService: GatewaySchema = {
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>) {
 		const env = readEnv();
 		trustedProxies = env.trustedProxies; // read once: onBeforeCall runs on every request
-		const [healthRoute, apiRoute] = schema.settings!.routes;
+		const routeAt = (path: string) => schema.settings!.routes.find((route: { path: string }) => route.path === path);
+		const [healthRoute, apiRoute] = [routeAt("/health"), routeAt("/api")];
 		schema.settings!.port = env.port;
 		// Always this node's own health, never another gateway's.
 		healthRoute.callOptions = { nodeID: this.broker.nodeID, retries: 0 };
