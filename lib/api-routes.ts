@@ -16,7 +16,12 @@ export interface ApiRoute {
 	headers?: Record<string, { required: boolean; description: string }>;
 	/** Where a 201's new resource lives (the Location header). */
 	location?: (data: { id?: string }) => string;
+	/** OpenAPI links: the actions a success leads to, with runtime expressions for their params. */
+	links?: Record<string, Record<string, string>>;
 }
+
+const newId = "$response.body#/id";
+const firstRowId = "$response.body#/rows/0/id";
 
 const notFound = [404];
 
@@ -35,7 +40,12 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 	"GET users/me": { action: "users.me", summary: "The signed-in user", responses: { 200: "User" }, errors: notFound },
 	"PATCH users/me": { action: "users.updateMe", summary: "Change the signed-in user's name", responses: { 200: "User" }, errors: notFound },
 	"GET users": { action: "users.list", summary: "All users (admin)", responses: { 200: "UserPage" } },
-	"GET products": { action: "products.list", summary: "Browse the catalog", responses: { 200: "ProductPage" } },
+	"GET products": {
+		action: "products.list",
+		summary: "Browse the catalog",
+		responses: { 200: "ProductPage" },
+		links: { "products.get": { id: firstRowId }, "products.recommendations": { id: firstRowId }, "inventory.availability": { productId: firstRowId } },
+	},
 	"GET products/:id": { action: "products.get", summary: "One product", responses: { 200: "Product" }, errors: notFound },
 	"GET products/:id/recommendations": {
 		action: "products.recommendations",
@@ -49,6 +59,13 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		responses: { 201: "Product" },
 		errors: [409],
 		location: product => `/api/products/${product.id}`,
+		links: {
+			"products.get": { id: newId },
+			"products.update": { id: newId },
+			"products.remove": { id: newId },
+			"inventory.availability": { productId: newId },
+			"inventory.adjust": { productId: newId },
+		},
 	},
 	"PATCH products/:id": { action: "products.update", summary: "Change a product (admin)", responses: { 200: "Product" }, errors: [404, 409] },
 	"DELETE products/:id": { action: "products.remove", summary: "Remove a product (admin)", responses: { 204: null }, errors: notFound },
@@ -60,7 +77,13 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		errors: [404, 409],
 	},
 	"GET cart": { action: "carts.get", summary: "The signed-in user's cart", responses: { 200: "Cart" } },
-	"POST cart/items": { action: "carts.addItem", summary: "Add units of a product to the cart", responses: { 200: "Cart" }, errors: notFound },
+	"POST cart/items": {
+		action: "carts.addItem",
+		summary: "Add units of a product to the cart",
+		responses: { 200: "Cart" },
+		errors: notFound,
+		links: { "carts.updateItem": { productId: "$request.body#/productId" }, "carts.removeItem": { productId: "$request.body#/productId" } },
+	},
 	"PATCH cart/items/:productId": { action: "carts.updateItem", summary: "Set a cart line's quantity", responses: { 200: "Cart" }, errors: notFound },
 	"DELETE cart/items/:productId": { action: "carts.removeItem", summary: "Remove a cart line", responses: { 200: "Cart" }, errors: notFound },
 	"DELETE cart": { action: "carts.clear", summary: "Empty the cart", responses: { 204: null } },
@@ -71,8 +94,14 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		errors: [409],
 		headers: { "Idempotency-Key": { required: false, description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
 		location: order => `/api/orders/${order.id}`,
+		links: { "orders.get": { id: newId }, "orders.cancel": { id: newId }, "shipping.advance": { orderId: newId } },
 	},
-	"GET orders": { action: "orders.list", summary: "Your orders (all orders for an admin)", responses: { 200: "OrderPage" } },
+	"GET orders": {
+		action: "orders.list",
+		summary: "Your orders (all orders for an admin)",
+		responses: { 200: "OrderPage" },
+		links: { "orders.get": { id: firstRowId }, "orders.cancel": { id: firstRowId } },
+	},
 	"GET orders/:id": { action: "orders.get", summary: "One order (owner or admin)", responses: { 200: "Order" }, errors: notFound },
 	"POST orders/:id/cancel": {
 		action: "orders.cancel",

@@ -103,6 +103,13 @@ export interface RouteGroup {
 	api: boolean;
 }
 
+const operationId = (action: string) => action.replace(".", "_");
+
+function links(route: ApiRoute): JsonSchema {
+	if (!route.links) return {};
+	return { links: Object.fromEntries(Object.entries(route.links).map(([action, parameters]) => [operationId(action), { operationId: operationId(action), parameters }])) };
+}
+
 function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boolean): JsonSchema {
 	const [method, path] = alias.split(" ");
 	const inPath = [...path.matchAll(/:(\w+)/g)].map(match => match[1]);
@@ -132,12 +139,12 @@ function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boole
 		const created = status === "201" && route.location ? { headers: { Location: { description: "Where the new resource lives", schema: { type: "string" } } } } : {};
 		if (route.contentType) responses[status] = { description: "OK", content: { [route.contentType]: { schema: { type: "string" } } } };
 		else if (schema === null || schema === undefined) responses[status] = { description: "Done; no content" };
-		else responses[status] = { description: status < "300" ? "OK" : "Not OK", ...created, content: { "application/json": { schema: ref("schemas", schema) } } };
+		else responses[status] = { description: status < "300" ? "OK" : "Not OK", ...created, content: { "application/json": { schema: ref("schemas", schema) } }, ...links(route) };
 	}
 	for (const status of [...errors].sort()) responses[status] ??= ref("responses", String(status));
 
 	return {
-		operationId: route.action.replace(".", "_"),
+		operationId: operationId(route.action),
 		summary: route.summary,
 		tags: [route.action.split(".")[0]],
 		...(access !== "public" && { security: [{ bearerAuth: [] }] }),

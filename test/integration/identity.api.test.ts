@@ -111,6 +111,19 @@ describeEachDatabase("identity over HTTP", backend => {
 		expect(res.body).toMatchObject({ id: user.id, name: "Renamed", email: user.email, roles: ["customer"] });
 	});
 
+	it("refuses what the API fuzzing found slipping through: a null name, control characters in an email, a password short in characters", async () => {
+		const { accessToken, user } = await register();
+		const blank = await request<ErrorBody>(api("/users/me"), { method: "PATCH", headers: bearer(accessToken), body: { name: null } });
+		expect([blank.status, blank.body.data]).toEqual([422, [expect.objectContaining({ field: "name" })]]);
+		expect((await request(api("/users/me"), { headers: bearer(accessToken) })).body.name).toBe(user.name);
+		const controlChars = await post<ErrorBody>("/auth/register", { email: "\u00fd\u00a1@u.\u000e\u00afn", password, name: "X" });
+		expect([controlChars.status, controlChars.body.data]).toEqual([422, [expect.objectContaining({ field: "email" })]]);
+		// Ten UTF-16 units, five characters: shorter than the ten-character minimum.
+		const emoji = await post<ErrorBody>("/auth/register", { email: newEmail(), password: "🔑🔑🔑🔑🔑", name: "X" });
+		expect([emoji.status, emoji.body.data]).toEqual([422, [expect.objectContaining({ field: "password", type: "stringMin" })]]);
+		expect((await post("/auth/register", { email: newEmail(), password: "🔑".repeat(10), name: "X" })).status).toBe(201);
+	});
+
 	it("rotates refresh tokens: the old one is refused, and replaying it ends the whole session", async () => {
 		const first = await register();
 		const second = await post("/auth/refresh", { refreshToken: first.refreshToken });
@@ -174,6 +187,12 @@ describeEachDatabase("identity over HTTP", backend => {
 		const path = `/products/${created.body.id}`;
 		expect((await request(api(path), { method: "PATCH", body: { price: 1 }, headers: bearer(customer.accessToken) })).status).toBe(403);
 		expect((await request(api(path), { method: "DELETE", headers: bearer(customer.accessToken) })).status).toBe(403);
+		// Found by the API fuzzing: null passed as "left out" and blanked the price; a null currency became the default.
+		const blanked = await request<ErrorBody>(api(path), { method: "PATCH", body: { price: null, name: null }, headers: bearer(admin.body.accessToken) });
+		expect([blanked.status, blanked.body.type]).toEqual([422, "VALIDATION_ERROR"]);
+		expect(((await request<Product>(api(path))).body.price)).toBeGreaterThan(0);
+		const nullCurrency = { sku: `NULL-${seq}-${Date.now() % 100000}`, name: "Null", price: 100, category: "toys", currency: null };
+		expect((await request(api("/products"), { method: "POST", body: nullCurrency, headers: bearer(admin.body.accessToken) })).status).toBe(422);
 		const updated = await request<Product>(api(path), { method: "PATCH", body: { price: 2499 }, headers: bearer(admin.body.accessToken) });
 		expect([updated.status, updated.body.price]).toEqual([200, 2499]);
 		expect((await request(api(path))).body.price).toBe(2499);
