@@ -4,7 +4,7 @@ import type { Cart, LineItem, Product } from "./contract";
 
 export const MAX_QUANTITY = 99;
 export const MAX_LINES = 50;
-export const quantityRule = { type: "number", integer: true, min: 1, max: MAX_QUANTITY, convert: true } as const;
+export const quantityRule = { type: "number", integer: true, min: 1, max: MAX_QUANTITY } as const;
 
 export function totalOf(items: LineItem[], currency = "USD"): Cart {
 	return { items, subtotal: items.reduce((sum, item) => sum + item.unitPrice * item.quantity, 0), currency: items[0] ? currency : "USD" };

@@ -6,7 +6,9 @@
 //   as null: fastest-validator lets null through there, so `PATCH {"price":
 //   null}` would blank a required attribute. `nullable: true` opts back in;
 // - string lengths count characters (code points), as JSON Schema and people
-//   do, not UTF-16 units: "🔑🔑🔑🔑🔑" is 5 characters, not 10.
+//   do, not UTF-16 units: "🔑🔑🔑🔑🔑" is 5 characters, not 10;
+// - `convert: true` turns text into numbers (query strings) and nothing else:
+//   fastest-validator would take Number([]), 0, for an array.
 import { Validators } from "moleculer";
 
 type Problem = { type: string; field: string; message: string; actual?: unknown };
@@ -82,6 +84,15 @@ function lengthProblems(params: unknown, fields: Prepared["fields"]): Problem[] 
 		);
 }
 
+/** Values a converting number rule would coerce although they are not text. */
+function conversionProblems(params: unknown, fields: Prepared["fields"]): Problem[] {
+	return fields
+		.filter(({ rule }) => rule.type === "number" && rule.convert === true)
+		.flatMap(({ path }) => valuesAt(params, path))
+		.filter(({ value }) => value !== undefined && value !== null && typeof value !== "number" && typeof value !== "string")
+		.map(({ field }) => ({ type: "number", field, message: `The '${field}' field must be a number.` }));
+}
+
 function withoutValues(problems: Problem[]): Problem[] {
 	for (const problem of problems) delete problem.actual;
 	return problems;
@@ -92,11 +103,11 @@ export class ParamsValidator extends Validators.Fastest {
 		const { props, fields } = prepare(schema as Record<string, Rule>);
 		const check = super.compile(props) as (params: unknown) => true | Problem[] | Promise<true | Problem[]>;
 		const validating = (params: unknown) => {
-			// Before the check, which fills defaults in where it finds null.
-			const nulls = nullProblems(params, fields);
+			// Before the check, which fills defaults in where it finds null and converts values.
+			const before = [...nullProblems(params, fields), ...conversionProblems(params, fields)];
 			// After it, so lengths are of trimmed values.
 			const finish = (result: true | Problem[]) => {
-				const problems = [...(result === true ? [] : withoutValues(result)), ...nulls, ...lengthProblems(params, fields)];
+				const problems = [...(result === true ? [] : withoutValues(result)), ...before, ...lengthProblems(params, fields)];
 				return problems.length === 0 ? true : problems;
 			};
 			const result = check(params);

@@ -6,6 +6,7 @@ import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../
 import { Authorized } from "../mixins/auth.mixin";
 import { readEnv } from "../lib/env";
 import { runEvery } from "../lib/periodic";
+import { countEvent, STOCK_RESERVATIONS } from "../lib/business-metrics";
 import * as stock from "../lib/stock";
 import type { Availability, Page, Product } from "../lib/contract";
 
@@ -24,6 +25,7 @@ const lineRule = {
 interface InventoryService extends DbService {
 	stopExpiry?: () => void;
 	seedDemoStock(): Promise<void>;
+	releaseExpired(): Promise<number>;
 }
 
 const InventoryService: DbServiceSchema<InventoryService> = {
@@ -62,8 +64,8 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			access: "admin",
 			params: {
 				productId: productIdParam,
-				delta: { type: "number", integer: true, min: -1_000_000, max: 1_000_000, optional: true, convert: true },
-				available: { type: "number", integer: true, min: 0, max: 1_000_000, optional: true, convert: true },
+				delta: { type: "number", integer: true, min: -1_000_000, max: 1_000_000, optional: true },
+				available: { type: "number", integer: true, min: 0, max: 1_000_000, optional: true },
 				$$strict: "remove",
 			},
 			async handler(this: InventoryService, ctx: Context<{ productId: string; delta?: number; available?: number }>): Promise<Availability> {
@@ -83,8 +85,14 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			visibility: "public",
 			params: { orderId: orderIdParam, items: { type: "array", items: lineRule, min: 1, max: 100 } },
 			async handler(this: InventoryService, ctx: Context<{ orderId: string; items: { productId: string; quantity: number }[] }>): Promise<{ orderId: string; state: string }> {
-				const reservation = await stock.reserve(this.adapter, ctx.params.orderId, ctx.params.items, RESERVATION_TTL_MS);
-				return { orderId: reservation.orderId, state: reservation.state };
+				try {
+					const reservation = await stock.reserve(this.adapter, ctx.params.orderId, ctx.params.items, RESERVATION_TTL_MS);
+					countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "reserved" });
+					return { orderId: reservation.orderId, state: reservation.state };
+				} catch (err) {
+					if ((err as { code?: number }).code === 409) countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "rejected" });
+					throw err;
+				}
 			},
 		},
 
@@ -93,6 +101,7 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			params: { orderId: orderIdParam },
 			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
 				await stock.commit(this.adapter, ctx.params.orderId);
+				countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "committed" });
 			},
 		},
 
@@ -101,6 +110,7 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			params: { orderId: orderIdParam },
 			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
 				await stock.release(this.adapter, ctx.params.orderId);
+				countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "released" });
 			},
 		},
 
@@ -109,6 +119,7 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			params: { orderId: orderIdParam },
 			async handler(this: InventoryService, ctx: Context<{ orderId: string }>): Promise<void> {
 				await stock.restock(this.adapter, ctx.params.orderId);
+				countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "restocked" });
 			},
 		},
 
@@ -117,12 +128,18 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 		releaseExpired: {
 			visibility: "public",
 			handler(this: InventoryService): Promise<number> {
-				return stock.releaseExpired(this.adapter);
+				return this.releaseExpired();
 			},
 		},
 	},
 
 	methods: {
+		async releaseExpired(this: InventoryService): Promise<number> {
+			const released = await stock.releaseExpired(this.adapter);
+			countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "expired" }, released);
+			return released;
+		},
+
 		/** Development: every catalog product gets demo stock once. */
 		async seedDemoStock(this: InventoryService): Promise<void> {
 			await this.waitForServices(["products"], 30_000);
@@ -139,7 +156,7 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			// In the background: the catalog may start after this node.
 			this.seedDemoStock().catch(err => this.logger.warn(`Demo stock not seeded: ${(err as Error).message}`));
 		}
-		this.stopExpiry = runEvery(EXPIRY_SWEEP_MS, () => stock.releaseExpired(this.adapter), err => this.logger.warn(`Reservation expiry failed: ${err.message}`));
+		this.stopExpiry = runEvery(EXPIRY_SWEEP_MS, () => this.releaseExpired(), err => this.logger.warn(`Reservation expiry failed: ${err.message}`));
 	},
 
 	stopped(this: InventoryService) {

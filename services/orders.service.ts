@@ -12,6 +12,7 @@ import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { addressRule, assertIdempotencyKey, fingerprint, keyReused, orderNotFound, toOrder, totals, type OrderDoc } from "../lib/orders";
 import { pageParams, type PageParams } from "../lib/paging";
 import { readEnv } from "../lib/env";
+import { countEvent, ORDERS } from "../lib/business-metrics";
 import { runEvery } from "../lib/periodic";
 import {
 	Channels, type Address, type CancelReason, type Card, type Cart, type LineItem, type Order, type OrderStatus, type Page, type Payment, type Product, type ShipmentFact,
@@ -135,6 +136,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 					if (raced) return raced;
 					throw err;
 				}
+				countEvent(this.broker, ORDERS, { status: "PENDING" });
 
 				let order: OrderDoc;
 				try {
@@ -337,6 +339,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			const now = new Date().toISOString();
 			const update = { $set: { status: to, updatedAt: now, ...set }, $push: { statusHistory: { status: to, at: now } } };
 			const moved = (await this.adapter.updateMany({ _id: order._id, status: { $in: from }, ...guard }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) === 1;
+			if (moved) countEvent(this.broker, ORDERS, { status: to });
 			if (moved && channel) await this.publishOutbox(order._id);
 			return moved;
 		},

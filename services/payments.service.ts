@@ -4,6 +4,7 @@
 import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { insertIfAbsent } from "../lib/db-errors";
+import { countEvent, PAYMENTS } from "../lib/business-metrics";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { ProviderUnavailableError, SimulatedCardProvider, type CardProvider } from "../lib/card-provider";
 import type { Card, Cents, Payment, PaymentStatus } from "../lib/contract";
@@ -125,7 +126,9 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 		},
 
 		async transition(this: PaymentsService, orderId, from, set, extra = {}): Promise<boolean> {
-			return (await this.adapter.updateMany({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) === 1;
+			const moved = (await this.adapter.updateMany({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) === 1;
+			if (moved && set.status) countEvent(this.broker, PAYMENTS, { outcome: set.status });
+			return moved;
 		},
 
 		async refundCaptured(this: PaymentsService, doc: PaymentDoc): Promise<void> {

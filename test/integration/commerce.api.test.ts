@@ -28,9 +28,16 @@ describeEachDatabase("commerce over HTTP", backend => {
 	const inbox = async (shopper: Shopper) => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
 
 	beforeAll(async () => {
-		app = await startApp(allServices(), { ...backend.env(), AUTH_RATE_LIMIT: "10000", RATE_LIMIT: "100000" });
+		app = await startApp(allServices(), { ...backend.env(), AUTH_RATE_LIMIT: "10000", RATE_LIMIT: "100000", METRICS_PORT: "0" });
 		admin = await Shopper.admin(app.url);
 	});
+	/** The Prometheus text this node serves (on a random port under test). */
+	const metrics = async () => {
+		const reporter = (app.broker.metrics as unknown as { reporter: { server: { address(): { port: number } } }[] }).reporter[0];
+		return (await fetch(`http://127.0.0.1:${reporter.server.address().port}/metrics`)).text();
+	};
+	const counted = (text: string, metric: string, label: string) =>
+		text.split("\n").filter(line => line.startsWith(`${metric}{`) && line.includes(label)).reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 	afterEach(async () => {
 		// Facts (shipments, messages) land asynchronously: check once the app has settled.
 		const report = await eventually(() => checkConsistency((action, params) => app.broker.call(action, params)), r => r.ok, 15_000);
@@ -247,6 +254,25 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect((await request(`${app.url}/api/cart`)).status).toBe(401);
 	});
 
+	it("counts orders by status, payments by outcome and stock reservations for Prometheus", async () => {
+		const before = await metrics();
+		const shopper = await Shopper.register(app.url);
+		await shopper.addToCart((await freshProduct(5)).id, 1);
+		expect((await shopper.checkout(cards.ok)).body.status).toBe("CONFIRMED");
+		await shopper.addToCart((await freshProduct(5)).id, 1);
+		expect((await shopper.checkout(cards.declined)).body.status).toBe("CANCELLED");
+		const after = await metrics();
+		const grew = (metric: string, label: string) => counted(after, metric, label) - counted(before, metric, label);
+		expect(grew("shop_orders_total", 'status="PENDING"')).toBe(2);
+		expect(grew("shop_orders_total", 'status="CONFIRMED"')).toBe(1);
+		expect(grew("shop_orders_total", 'status="CANCELLED"')).toBe(1);
+		expect(grew("shop_payments_total", 'outcome="CAPTURED"')).toBe(1);
+		expect(grew("shop_payments_total", 'outcome="DECLINED"')).toBe(1);
+		expect(grew("shop_stock_reservations_total", 'outcome="reserved"')).toBe(2);
+		expect(grew("shop_stock_reservations_total", 'outcome="committed"')).toBe(1);
+		expect(grew("shop_stock_reservations_total", 'outcome="released"')).toBe(1);
+	});
+
 	it("lets only admins adjust stock, never below zero", async () => {
 		const product = await freshProduct(5);
 		const shopper = await Shopper.register(app.url);
@@ -255,6 +281,10 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect((await admin.call("PATCH", `/inventory/${product.id}`, { delta: -9 })).status).toBe(409);
 		expect((await admin.call("PATCH", `/inventory/${product.id}`, { delta: 1, available: 3 })).status).toBe(422);
 		expect((await admin.call("PATCH", "/inventory/no-such-product", { delta: 1 })).status).toBe(404);
+		// Found by the API fuzzing: an array was converted to 0 and emptied the stock; nor is text a number in a JSON body.
+		for (const available of [[], {}, "0", null]) expect((await admin.call("PATCH", `/inventory/${product.id}`, { available })).status).toBe(422);
+		expect((await shopper.call("POST", "/cart/items", { productId: product.id, quantity: [] })).status).toBe(422);
+		expect((await availability(product.id)).available).toBe(8);
 	});
 });
 

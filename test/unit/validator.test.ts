@@ -42,6 +42,14 @@ describe("the action params validator", () => {
 		expect((names({ name: "🔑🔑🔑🔑" }) as Problem[]).map(p => p.type)).toEqual(["stringMax"]);
 	});
 
+	it("converts text to numbers, and nothing else", () => {
+		const paging = checker({ page: { type: "number", integer: true, convert: true, optional: true } });
+		const params: Record<string, unknown> = { page: "3" };
+		expect(paging(params)).toBe(true);
+		expect(params.page).toBe(3);
+		for (const page of [[], {}, true]) expect((paging({ page }) as Problem[]).map(p => p.field)).toContain("page");
+	});
+
 	it("never copies the rejected value into the error", () => {
 		const problems = check({ ...valid, password: "short" }) as Problem[];
 		expect(problems.map(p => p.field)).toEqual(["password"]);
