@@ -41,11 +41,13 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 		return body(status, "BadRequestError", err.message ?? "Bad request", type.toUpperCase().replace(/\./g, "_"));
 	}
 
-	// No node hosts the action, or every endpoint's circuit is open.
-	if (type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || err.name === "ServiceUnavailableError") {
+	// No node hosts the action, every endpoint's circuit is open, or the node
+	// serving the call left the cluster before answering.
+	if (type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || type === "REQUEST_REJECTED" || err.name === "ServiceUnavailableError") {
 		return body(503, "ServiceUnavailableError", "The service is temporarily unavailable; retry later", ErrorTypes.SERVICE_UNAVAILABLE);
 	}
-	if (type === "REQUEST_TIMEOUT") return body(504, "GatewayTimeoutError", "The service did not answer in time", "REQUEST_TIMEOUT");
+	// Timed out, or skipped because the caller's time budget was already spent.
+	if (type === "REQUEST_TIMEOUT" || type === "REQUEST_SKIPPED") return body(504, "GatewayTimeoutError", "The service did not answer in time", "REQUEST_TIMEOUT");
 
 	const code = typeof err.code === "number" && err.code >= 400 && err.code <= 599 ? err.code : 500;
 	if (code === 422 && Array.isArray(err.data)) {

@@ -11,8 +11,15 @@ describe("errors as clients see them", () => {
 		}
 	});
 
-	it("maps a request timeout to 504", () => {
+	it("maps a request timeout, or a call skipped for lack of time, to 504", () => {
 		expect(toErrorResponse(new Errors.RequestTimeoutError({ action: "x", nodeID: "n" })).status).toBe(504);
+		expect(toErrorResponse(new Errors.RequestSkippedError({ action: "x", nodeID: "n" })).body).toMatchObject({ code: 504, type: "REQUEST_TIMEOUT" });
+	});
+
+	it("maps a call whose node left the cluster before answering to 503", () => {
+		const { status, body } = toErrorResponse(new Errors.RequestRejectedError({ action: "products.create", nodeID: "products-2" }));
+		expect([status, body.type]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+		expect(JSON.stringify(body)).not.toMatch(/products/);
 	});
 
 	it("keeps client errors as they are, with their data", () => {
