@@ -7,8 +7,9 @@
 //   null}` would blank a required attribute. `nullable: true` opts back in;
 // - string lengths count characters (code points), as JSON Schema and people
 //   do, not UTF-16 units: "🔑🔑🔑🔑🔑" is 5 characters, not 10;
-// - `convert: true` turns text into numbers (query strings) and nothing else:
-//   fastest-validator would take Number([]), 0, for an array.
+// - `convert: true` turns decimal text into numbers (query strings) and
+//   nothing else: fastest-validator would take Number([]) and Number(""), 0,
+//   and Number("0x10"), 16.
 import { Validators } from "moleculer";
 
 type Problem = { type: string; field: string; message: string; actual?: unknown };
@@ -84,12 +85,14 @@ function lengthProblems(params: unknown, fields: Prepared["fields"]): Problem[] 
 		);
 }
 
-/** Values a converting number rule would coerce although they are not text. */
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/** Values a converting number rule would coerce although they are not decimal text. */
 function conversionProblems(params: unknown, fields: Prepared["fields"]): Problem[] {
 	return fields
 		.filter(({ rule }) => rule.type === "number" && rule.convert === true)
 		.flatMap(({ path }) => valuesAt(params, path))
-		.filter(({ value }) => value !== undefined && value !== null && typeof value !== "number" && typeof value !== "string")
+		.filter(({ value }) => value !== undefined && value !== null && typeof value !== "number" && !(typeof value === "string" && DECIMAL.test(value)))
 		.map(({ field }) => ({ type: "number", field, message: `The '${field}' field must be a number.` }));
 }
 

@@ -42,12 +42,12 @@ describe("the action params validator", () => {
 		expect((names({ name: "🔑🔑🔑🔑" }) as Problem[]).map(p => p.type)).toEqual(["stringMax"]);
 	});
 
-	it("converts text to numbers, and nothing else", () => {
+	it("converts decimal text to numbers, and nothing else", () => {
 		const paging = checker({ page: { type: "number", integer: true, convert: true, optional: true } });
 		const params: Record<string, unknown> = { page: "3" };
 		expect(paging(params)).toBe(true);
 		expect(params.page).toBe(3);
-		for (const page of [[], {}, true]) expect((paging({ page }) as Problem[]).map(p => p.field)).toContain("page");
+		for (const page of [[], {}, true, "", " ", "0x10", "1e3", "3 "]) expect((paging({ page }) as Problem[]).map(p => p.field)).toContain("page");
 	});
 
 	it("never copies the rejected value into the error", () => {
