@@ -110,7 +110,10 @@ export class ParamsValidator extends Validators.Fastest {
 			const before = [...nullProblems(params, fields), ...conversionProblems(params, fields)];
 			// After it, so lengths are of trimmed values.
 			const finish = (result: true | Problem[]) => {
-				const problems = [...(result === true ? [] : withoutValues(result)), ...before, ...lengthProblems(params, fields)];
+				const found = result === true ? [] : withoutValues(result);
+				// One problem per field: fastest-validator's own, when it found one.
+				const ours = [...before, ...lengthProblems(params, fields)].filter(problem => !found.some(other => other.field === problem.field));
+				const problems = [...found, ...ours];
 				return problems.length === 0 ? true : problems;
 			};
 			const result = check(params);
