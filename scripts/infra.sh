@@ -10,6 +10,8 @@
 #   scripts/infra.sh status        which are running
 #   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
+#   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
+#                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +21,11 @@ NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
 FERRETDB="$STATE/bin/ferretdb"
+KUBECONFORM="$STATE/bin/kubeconform"
+KUBECONFORM_VERSION=v0.6.7
+# The Kubernetes JSON schemas come from this PyPI wheel (GitHub, their usual home, is not reachable).
+KUBERNETES_VALIDATE_VERSION=1.37.0
+K8S_VERSION="${INFRA_K8S_VERSION:-1.33.0}"
 
 say() { printf 'infra: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -87,6 +94,49 @@ ensure_python() {
 	touch "$venv/.installed"
 }
 
+# kubeconform, built with Go from the module proxy, and the Kubernetes schemas
+# of the kubernetes-validate wheel, rewritten so that kubeconform resolves
+# their shared definitions from the file beside them instead of kubernetes.io.
+ensure_kubeconform() {
+	local stamp="$STATE/bin/.kubeconform-$KUBECONFORM_VERSION"
+	if [ ! -x "$KUBECONFORM" ] || [ ! -f "$stamp" ]; then
+		command -v go >/dev/null || die "Go (>= 1.21) is needed to build kubeconform."
+		say "building kubeconform $KUBECONFORM_VERSION (first time only)"
+		mkdir -p "$STATE/bin"
+		GOBIN="$STATE/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" || die "kubeconform build failed"
+		touch "$stamp"
+	fi
+	local schemas="$STATE/k8s-schemas/$KUBERNETES_VALIDATE_VERSION" wheels
+	[ -f "$schemas/.v$K8S_VERSION" ] && return
+	ensure_python
+	say "unpacking the Kubernetes $K8S_VERSION schemas of kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI)"
+	wheels=$(mktemp -d)
+	"$STATE/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --dest "$wheels" \
+		"kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" || die "pip download kubernetes-validate failed"
+	"$STATE/venv/bin/python" - "$wheels"/*.whl "$schemas" "v$K8S_VERSION" <<'EOF' || die "unpacking the schemas failed"
+import json, os, sys, zipfile
+wheel, out, version = sys.argv[1:]
+def relocate(node):  # "/api/_definitions.json#/$defs/X" -> "_definitions.json#/$defs/X"
+    if isinstance(node, dict):
+        return {k: v.replace("/api/_definitions.json", "_definitions.json") if k == "$ref" and isinstance(v, str) else relocate(v)
+                for k, v in node.items()}
+    return [relocate(v) for v in node] if isinstance(node, list) else node
+with zipfile.ZipFile(wheel) as z:
+    for flavour in ("-local", "-local-strict"):
+        prefix = f"kubernetes_validate/kubernetes-json-schema/{version}{flavour}/"
+        names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith(".json")]
+        if not names: sys.exit(f"no {version}{flavour} schemas in {wheel}")
+        os.makedirs(os.path.join(out, version + flavour), exist_ok=True)
+        for name in names:
+            with open(os.path.join(out, version + flavour, name[len(prefix):]), "w") as f:
+                schema = relocate(json.loads(z.read(name)))
+                schema.pop("$id", None)  # its https://kubernetes.io/... base would send the $refs there
+                json.dump(schema, f)
+EOF
+	rm -rf "$wheels"
+	touch "$schemas/.v$K8S_VERSION"
+}
+
 start_one() {
 	local name=$1 port pid_file
 	port=$(port_of "$name")
@@ -140,6 +190,13 @@ python)
 	ensure_python
 	echo "$STATE/venv/bin/python"
 	;;
+kubeconform)
+	ensure_kubeconform
+	shift
+	if [ $# -eq 0 ]; then echo "$KUBECONFORM"; exit 0; fi
+	exec "$KUBECONFORM" -kubernetes-version "$K8S_VERSION" \
+		-schema-location "$STATE/k8s-schemas/$KUBERNETES_VALIDATE_VERSION/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
+	;;
 status)
 	for name in nats redis mongo; do
 		if listening "$(port_of "$name")"; then echo "$name: up on $HOST:$(port_of "$name")"; else echo "$name: down"; fi
@@ -155,5 +212,5 @@ stop)
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;
-*) die "usage: $0 up|down|env|status|python|start NAME|stop NAME" ;;
+*) die "usage: $0 up|down|env|status|python|kubeconform [ARGS]|start NAME|stop NAME" ;;
 esac
