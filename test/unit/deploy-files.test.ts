@@ -1,8 +1,11 @@
 // docker-compose.yml and the Dockerfile cannot run here; this keeps them true
-// to the code: every service has a node, every env var is one the app reads.
+// to the code: every service has a node, every env var is one the app reads,
+// every node is scraped and the dashboard asks for metrics the code exports.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { METRIC } from "moleculer";
 import { parse } from "yaml";
+import { ORDERS } from "../../lib/business-metrics";
 import { ENV_NAMES } from "../../lib/env";
 
 const ROOT = path.join(__dirname, "../..");
@@ -17,6 +20,9 @@ interface ComposeService {
 	command?: string[];
 	environment?: Record<string, string>;
 	healthcheck?: unknown;
+	ports?: string[];
+	labels?: Record<string, string>;
+	networks?: { default?: { ipv4_address?: string } };
 }
 const compose = parse(readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, ComposeService> };
 // Nodes of the TypeScript image (`build: .`); the Python node has its own.
@@ -51,6 +57,50 @@ describe("docker-compose.yml", () => {
 			});
 		}
 		for (const name of ["nats", "redis", "mongo"]) expect(compose.services[name].healthcheck).toBeDefined();
+	});
+
+	it("puts Traefik alone on port 3000, balancing over every healthy api replica and trusted for X-Forwarded-For", () => {
+		const { traefik, api } = compose.services;
+		expect(traefik.ports).toEqual(["3000:3000"]);
+		expect(traefik.command).toEqual(expect.arrayContaining(["--providers.docker=true", "--entrypoints.web.address=:3000"]));
+		// Replicas publish nothing, so `--scale api=3` cannot clash on a host port.
+		for (const [, svc] of appNodes) expect(svc.ports).toBeUndefined();
+		expect(api.labels).toMatchObject({
+			"traefik.enable": "true",
+			"traefik.http.routers.api.entrypoints": "web",
+			"traefik.http.services.api.loadbalancer.server.port": api.environment!.PORT,
+			"traefik.http.services.api.loadbalancer.healthcheck.path": "/health/ready",
+		});
+		expect(api.environment!.TRUSTED_PROXIES).toBe(traefik.networks?.default?.ipv4_address);
+	});
+
+	it("has Prometheus scrape METRICS_PORT of every replica of every node type", () => {
+		const prometheus = parse(readFileSync(path.join(ROOT, "deploy/prometheus/prometheus.yml"), "utf8")) as {
+			scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[];
+		};
+		const discovery = prometheus.scrape_configs.flatMap(job => job.dns_sd_configs ?? []);
+		expect(new Set(discovery.flatMap(sd => sd.names))).toEqual(new Set(appNodes.map(([name]) => name)));
+		for (const sd of discovery) expect(String(sd.port)).toBe(appNodes[0][1].environment!.METRICS_PORT);
+	});
+
+	it("has a Grafana dashboard asking only for metrics the nodes export", () => {
+		const dashboard = JSON.parse(readFileSync(path.join(ROOT, "deploy/grafana/dashboards/moleculer-shop.json"), "utf8")) as {
+			panels: { targets: { expr: string }[] }[];
+		};
+		// The Prometheus reporter turns "moleculer.request.total" into moleculer_request_total.
+		const exported = [...Object.values(METRIC).filter(name => name.startsWith("moleculer.")).map(name => name.replace(/[.-]/g, "_")), ORDERS.name];
+		const used = dashboard.panels.flatMap(panel => panel.targets.map(target => target.expr))
+			.flatMap(expr => expr.match(/\b(moleculer|shop)_\w+/g) ?? [])
+			.map(name => name.replace(/_(bucket|sum|count)$/, ""));
+		expect(used).toEqual(expect.arrayContaining(["moleculer_request_total", "moleculer_request_error_total", "moleculer_request_time", "moleculer_circuit_breaker_opened_active", "shop_orders_total"]));
+		for (const name of used) expect(exported).toContain(name);
+	});
+
+	it("sends every node's traces to Jaeger's Zipkin collector", () => {
+		expect(compose.services.jaeger.environment).toMatchObject({ COLLECTOR_ZIPKIN_HOST_PORT: ":9411" });
+		for (const [, svc] of appNodes) {
+			expect(svc.environment).toMatchObject({ TRACING_EXPORTER: expect.stringContaining("Zipkin"), TRACING_URL: "http://jaeger:9411" });
+		}
 	});
 });
 
