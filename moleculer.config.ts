@@ -5,7 +5,7 @@ import { readEnv, type Env } from "./lib/env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { ParamsValidator } from "./lib/validator";
-import { checkConsistency } from "./lib/consistency";
+import { replCommands } from "./lib/repl-commands";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
 
@@ -151,18 +151,8 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 				: [],
 		},
 
-		replOptions: {
-			customCommands: [
-				{
-					command: "consistency",
-					description: "Check the invariants of DESIGN.md section 5 across the cluster",
-					async action(broker) {
-						const report = await checkConsistency((action, params) => broker.call(action, params));
-						console.log(JSON.stringify(report, null, 2));
-					},
-				},
-			],
-		},
+		// Custom commands for daily work (lib/repl-commands.ts, README "The REPL").
+		replOptions: { customCommands: replCommands() },
 
 		async started(broker) {
 			// The Redis cacher connects in the background; serve cached actions

@@ -12,7 +12,7 @@ export interface ConsistencyReport {
 	counts: { orders: number; pending: number; confirmed: number; cancelled: number; payments: number; shipments: number; notifications: number; products: number };
 }
 
-async function everything<T>(call: Call, action: string): Promise<T[]> {
+export async function everything<T>(call: Call, action: string): Promise<T[]> {
 	const all: T[] = [];
 	for (let page = 1; ; page++) {
 		const result = await call<T[] | Page<T>>(action, { page, pageSize: 500 });
