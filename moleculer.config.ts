@@ -1,7 +1,8 @@
 // The one broker configuration. Every knob comes from the environment
 // (lib/env.ts) with an embedded default, and says why it has its value.
 import type { BrokerOptions, CacherConfig } from "moleculer";
-import { readEnv, type Env } from "./lib/env";
+import { isNatsUrl, readEnv, type Env } from "./lib/env";
+import { keepTransporterFromRunnerEnv, natsConnectionOptions } from "./lib/nats-options";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { ParamsValidator } from "./lib/validator";
@@ -11,18 +12,8 @@ import type { Server } from "node:http";
 
 function transporter(env: Env): BrokerOptions["transporter"] {
 	if (!env.transporter) return null; // embedded: every service in this one broker
-	if (env.transporter.startsWith("nats://")) {
-		return {
-			type: "NATS",
-			options: {
-				url: env.transporter,
-				// Keep trying while NATS restarts; the default gives up after ~20 s
-				// and leaves the node cut off until someone restarts it.
-				maxReconnectAttempts: -1,
-				reconnectTimeWait: 500,
-			},
-		};
-	}
+	// Servers, credentials, TLS and reconnecting: lib/nats-options.ts.
+	if (isNatsUrl(env.transporter)) return { type: "NATS", options: natsConnectionOptions(env) };
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
 }
 
@@ -30,7 +21,7 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 // the transporter is NATS (durable, consumer groups, retries, dead letters),
 // the in-process adapter in embedded mode.
 function channelAdapter(env: Env): Record<string, unknown> {
-	if (env.transporter?.startsWith("nats://")) {
+	if (isNatsUrl(env.transporter)) {
 		return {
 			type: "NATS",
 			options: {
@@ -39,8 +30,8 @@ function channelAdapter(env: Env): Record<string, unknown> {
 				maxInFlight: 20,
 				deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
 				nats: {
-					url: env.transporter,
-					connectionOptions: { maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+					// Its own connection, with the transporter's servers, credentials and TLS.
+					connectionOptions: natsConnectionOptions(env),
 					// A consumer group created after facts were published still gets them.
 					consumerOptions: { config: { deliver_policy: "all" } },
 				},
@@ -72,7 +63,7 @@ function cacher(env: Env): CacherConfig {
 export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 	const production = env.nodeEnv === "production";
 	let healthServer: Server | undefined;
-	return {
+	return keepTransporterFromRunnerEnv({
 		namespace: env.namespace,
 		nodeID: env.nodeID ?? null,
 
@@ -164,7 +155,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		async stopped() {
 			await new Promise(resolve => (healthServer ? healthServer.close(resolve) : resolve(undefined)));
 		},
-	};
+	});
 }
 
 export default brokerConfig();

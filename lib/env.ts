@@ -1,16 +1,29 @@
 // The one place that reads process.env. Every knob has an embedded default so
 // `npm start` runs with nothing set; a malformed value stops start-up with a
 // message naming the variable instead of surfacing later as odd behaviour.
+import { accessSync, constants, statSync } from "node:fs";
+import path from "node:path";
 
 export type NodeEnv = "development" | "test" | "production";
 export type TracingExporter = "Console" | "Zipkin" | "Jaeger" | "Event";
+
+/** Files for TLS to NATS, in the shape of the nats package's `tls` option. */
+export interface NatsTlsFiles {
+	/** The CA that signed the server's certificate (else the system's roots). */
+	caFile?: string;
+	/** This node's client certificate and key, for servers that verify clients. */
+	certFile?: string;
+	keyFile?: string;
+}
 
 export interface Env {
 	nodeEnv: NodeEnv;
 	namespace: string;
 	nodeID?: string;
-	/** nats://, redis://, ... ; unset: every service in one broker, no transporter. */
+	/** nats://, tls://, redis://, ... ; unset: every service in one broker, no transporter. */
 	transporter?: string;
+	/** Set when any NATS_TLS_* is: NATS connections then require TLS. */
+	natsTls?: NatsTlsFiles;
 	/** redis://... ; unset: an in-process LRU cache. */
 	cacher?: string;
 	/** mongodb://... ; unset: NeDB (files under dataDir, or memory under test). */
@@ -63,6 +76,9 @@ export const ENV_NAMES = [
 	"METRICS_PORT",
 	"MONGO_URI",
 	"NAMESPACE",
+	"NATS_TLS_CA",
+	"NATS_TLS_CERT",
+	"NATS_TLS_KEY",
 	"NODEID",
 	"NODE_ENV",
 	"ORDER_LEASE_MS",
@@ -115,19 +131,67 @@ function url(source: Source, name: EnvName, schemes: readonly string[]): string 
 	return raw;
 }
 
-/** Hides the password of a URL so it can go into logs and error messages. */
+/** Hides the password of a URL (or a token, as in nats://token@host) so it can go into logs and error messages. */
 export function redactUrl(raw: string): string {
-	return raw.replace(/(\/\/[^:/@]+):[^@/]*@/, "$1:***@");
+	return raw.replace(/\/\/([^/@]*)@/g, (_, userinfo: string) =>
+		userinfo.includes(":") ? `//${userinfo.slice(0, userinfo.indexOf(":"))}:***@` : "//***@");
+}
+
+/** nats:// or tls:// (TLS required): the transporter and the channels go over NATS. */
+export function isNatsUrl(raw: string | undefined): boolean {
+	return raw != null && /^(nats|tls):\/\//i.test(raw);
+}
+
+// A NATS URL that does not parse (lib/nats-options.ts takes servers and
+// credentials from it) stops start-up naming TRANSPORTER, password hidden.
+function transporterUrl(source: Source): string | undefined {
+	const raw = text(source, "TRANSPORTER");
+	if (raw == null || !isNatsUrl(raw)) return raw;
+	const servers = raw.split(",").map(server => server.trim());
+	if (!servers.every(server => isNatsUrl(server) && URL.canParse(server) && new URL(server).hostname !== "")) {
+		throw new Error(`TRANSPORTER must be nats://[user:password@]host[:port] or tls://..., comma-separated for several servers, got "${redactUrl(raw)}"`);
+	}
+	return raw;
+}
+
+function readableFile(source: Source, name: EnvName): string | undefined {
+	const file = text(source, name);
+	if (file == null) return undefined;
+	const resolved = path.resolve(file);
+	if (!statSync(resolved, { throwIfNoEntry: false })?.isFile()) throw new Error(`${name} must name an existing file, got "${file}"`);
+	try {
+		accessSync(resolved, constants.R_OK);
+	} catch {
+		throw new Error(`${name} names "${file}", which this process may not read`);
+	}
+	return resolved;
+}
+
+function natsTls(source: Source, transporter: string | undefined): NatsTlsFiles | undefined {
+	const hasCert = text(source, "NATS_TLS_CERT") != null;
+	if (hasCert !== (text(source, "NATS_TLS_KEY") != null)) {
+		throw new Error(`NATS_TLS_CERT and NATS_TLS_KEY go together: ${hasCert ? "NATS_TLS_KEY" : "NATS_TLS_CERT"} is not set`);
+	}
+	const files: NatsTlsFiles = {
+		caFile: readableFile(source, "NATS_TLS_CA"),
+		certFile: readableFile(source, "NATS_TLS_CERT"),
+		keyFile: readableFile(source, "NATS_TLS_KEY"),
+	};
+	if (!files.caFile && !files.certFile) return undefined;
+	if (!isNatsUrl(transporter)) throw new Error("NATS_TLS_CA, NATS_TLS_CERT and NATS_TLS_KEY need TRANSPORTER to be a nats:// or tls:// URL");
+	return Object.fromEntries(Object.entries(files).filter(([, file]) => file != null));
 }
 
 export function readEnv(source: Source = process.env): Env {
 	const nodeEnv = oneOf(source, "NODE_ENV", ["development", "test", "production"] as const, "development")!;
 	const metricsPort = text(source, "METRICS_PORT");
+	const transporter = transporterUrl(source);
 	return {
 		nodeEnv,
 		namespace: text(source, "NAMESPACE") ?? "shop",
 		nodeID: text(source, "NODEID"),
-		transporter: text(source, "TRANSPORTER"),
+		transporter,
+		natsTls: natsTls(source, transporter),
 		cacher: url(source, "CACHER", ["redis", "rediss"]),
 		mongoUri: url(source, "MONGO_URI", ["mongodb", "mongodb+srv"]),
 		serializer: text(source, "SERIALIZER") ?? "JSON",

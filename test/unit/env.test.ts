@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { adminCredentials, DEVELOPMENT_ADMIN, jwtSecret, readEnv, redactUrl } from "../../lib/env";
+import { natsConnectionOptions } from "../../lib/nats-options";
 import AuthService from "../../services/auth.service";
 import UsersService from "../../services/users.service";
 import { startApp } from "../support/app";
@@ -29,6 +33,66 @@ describe("environment contract", () => {
 	it("never prints a password from a URL", () => {
 		expect(redactUrl("mongodb://app:hunter2@db:27017/shop")).toBe("mongodb://app:***@db:27017/shop");
 		expect(() => readEnv({ MONGO_URI: "mongo://app:hunter2@db" })).toThrow(/^(?!.*hunter2)/);
+		expect(redactUrl("nats://s3cr3t-token@nats:4222,nats://shop:hunter2@nats2")).toBe("nats://***@nats:4222,nats://shop:***@nats2");
+		expect(() => readEnv({ TRANSPORTER: "nats://shop:hunter2@" })).toThrow(/^TRANSPORTER(?!.*hunter2)/);
+	});
+});
+
+describe("NATS security settings", () => {
+	let dir: string;
+	let files: { ca: string; cert: string; key: string };
+	const transporter = "nats://127.0.0.1:4222";
+
+	beforeAll(() => {
+		dir = mkdtempSync(path.join(os.tmpdir(), "env-test-"));
+		files = { ca: path.join(dir, "ca.pem"), cert: path.join(dir, "node.pem"), key: path.join(dir, "node-key.pem") };
+		for (const file of Object.values(files)) writeFileSync(file, "PEM");
+	});
+	afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+	it("takes the CA and the client certificate and key as files for TLS", () => {
+		const env = readEnv({ TRANSPORTER: transporter, NATS_TLS_CA: files.ca, NATS_TLS_CERT: files.cert, NATS_TLS_KEY: files.key });
+		expect(env.natsTls).toEqual({ caFile: files.ca, certFile: files.cert, keyFile: files.key });
+		expect(readEnv({ TRANSPORTER: transporter, NATS_TLS_CA: files.ca }).natsTls).toEqual({ caFile: files.ca });
+		expect(readEnv({ TRANSPORTER: transporter }).natsTls).toBeUndefined();
+	});
+
+	it("stops start-up naming the variable whose file is missing", () => {
+		const missing = path.join(dir, "nope.pem");
+		expect(() => readEnv({ TRANSPORTER: transporter, NATS_TLS_CA: missing })).toThrow(/^NATS_TLS_CA must name an existing file, got ".*nope\.pem"/);
+		expect(() => readEnv({ TRANSPORTER: transporter, NATS_TLS_CERT: files.cert, NATS_TLS_KEY: missing })).toThrow(/^NATS_TLS_KEY/);
+		expect(() => readEnv({ TRANSPORTER: transporter, NATS_TLS_CERT: dir, NATS_TLS_KEY: files.key })).toThrow(/^NATS_TLS_CERT/);
+	});
+
+	it("wants the client certificate and its key together", () => {
+		expect(() => readEnv({ TRANSPORTER: transporter, NATS_TLS_CERT: files.cert })).toThrow(/NATS_TLS_KEY is not set/);
+		expect(() => readEnv({ TRANSPORTER: transporter, NATS_TLS_CA: files.ca, NATS_TLS_KEY: files.key })).toThrow(/NATS_TLS_CERT is not set/);
+	});
+
+	it("refuses TLS files when the transporter is not NATS", () => {
+		expect(() => readEnv({ NATS_TLS_CA: files.ca })).toThrow(/TRANSPORTER/);
+		expect(() => readEnv({ TRANSPORTER: "redis://127.0.0.1:6379", NATS_TLS_CA: files.ca })).toThrow(/TRANSPORTER/);
+	});
+
+	it("connects with the URL's user and password, decoded, and keeps them out of the options' printout", () => {
+		const options = natsConnectionOptions(readEnv({ TRANSPORTER: "nats://shop:p%40ss%3Aw0rd@nats-a:4222,nats://nats-b" }));
+		expect(options.servers).toEqual(["nats-a:4222", "nats-b"]);
+		expect(options.authenticator).toEqual(expect.any(Function));
+		expect((options.authenticator as (nonce?: string) => unknown)()).toEqual({ user: "shop", pass: "p@ss:w0rd" });
+		expect(JSON.stringify(options)).not.toMatch(/p@ss|p%40ss/);
+		expect(options.tls).toBeUndefined();
+	});
+
+	it("takes a URL user without a password as a token", () => {
+		const options = natsConnectionOptions(readEnv({ TRANSPORTER: "nats://s3cr3t-token@127.0.0.1:4222" }));
+		expect((options.authenticator as (nonce?: string) => unknown)()).toEqual({ auth_token: "s3cr3t-token" });
+		expect(natsConnectionOptions(readEnv({ TRANSPORTER: transporter })).authenticator).toBeUndefined();
+	});
+
+	it("requires TLS for tls:// URLs and when TLS files are set", () => {
+		expect(natsConnectionOptions(readEnv({ TRANSPORTER: "tls://127.0.0.1:4222" })).tls).toEqual({});
+		const env = readEnv({ TRANSPORTER: transporter, NATS_TLS_CA: files.ca, NATS_TLS_CERT: files.cert, NATS_TLS_KEY: files.key });
+		expect(natsConnectionOptions(env).tls).toEqual({ caFile: files.ca, certFile: files.cert, keyFile: files.key });
 	});
 });
 
