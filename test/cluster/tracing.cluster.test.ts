@@ -1,0 +1,75 @@
+// Tracing across the cluster: one checkout is one trace, its spans made on
+// the gateway, orders, inventory and payments nodes and joined by trace id.
+// The nodes export with Moleculer's Event exporter; a collector node here
+// receives the spans as the Zipkin/Jaeger exporters would send them out.
+import { ServiceBroker, type Context } from "moleculer";
+import { brokerConfig } from "../../moleculer.config";
+import { readEnv } from "../../lib/env";
+import { uniqueName } from "../support/app";
+import { Cluster, freePort, waitFor } from "../support/cluster";
+import { request } from "../support/http";
+import { describeWithServers, serverUrls } from "../support/servers";
+import { Shopper, someProduct } from "../support/shop";
+import { eventually } from "../support/wait";
+
+interface Span {
+	name: string;
+	traceID: string;
+	tags: { nodeID?: string; action?: { name?: string }; params?: unknown; requestID?: string };
+}
+
+describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
+	const namespace = uniqueName("trace");
+	const env = {
+		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
+		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000",
+	};
+	const cluster = new Cluster({ ...env, TRACING_EXPORTER: "Event" });
+	const spans: Span[] = [];
+	let collector: ServiceBroker;
+	let url = "";
+
+	beforeAll(async () => {
+		const port = await freePort();
+		url = `http://127.0.0.1:${port}`;
+		cluster.start("gateway", "api", { PORT: String(port) });
+		cluster.start("catalog", "products,inventory");
+		cluster.start("identity", "auth,users");
+		cluster.start("orders", "orders,carts");
+		cluster.start("payments", "payments");
+		cluster.start("fulfilment", "shipping,notifications");
+		collector = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `collector-${process.pid}`, logger: false });
+		collector.createService({ name: "span-collector", events: { "$tracing.spans": (ctx: Context<Span[]>) => void spans.push(...ctx.params) } });
+		await collector.start();
+		await collector.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
+		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+	});
+	afterAll(async () => {
+		await collector?.stop();
+		await cluster.stopAll();
+	});
+
+	it("follows one checkout across nodes as one trace, without params in any span", async () => {
+		const admin = await Shopper.admin(url);
+		const product = await someProduct(url, "outdoor", 0);
+		expect((await admin.call("PATCH", `/inventory/${product.id}`, { available: 10 })).status).toBe(200);
+		const shopper = await Shopper.register(url);
+		await shopper.addToCart(product.id, 1);
+		const placed = await shopper.checkout();
+		expect(placed.body.status).toBe("CONFIRMED");
+		const requestID = placed.headers.get("x-request-id")!;
+
+		// The exporters send spans every 5 s.
+		const checkout = await eventually(async () => spans.find(span => span.tags.action?.name === "orders.checkout" && span.tags.requestID === requestID), span => span !== undefined, 30_000);
+		const trace = () => spans.filter(span => span.traceID === checkout!.traceID);
+		const actions = (list: Span[]) => new Set(list.map(span => span.tags.action?.name));
+		await eventually(async () => actions(trace()), names => ["api.rest", "orders.checkout", "inventory.reserve", "payments.charge", "inventory.commit"].every(name => names.has(name)), 30_000);
+		const nodes = new Set(trace().map(span => span.tags.nodeID));
+		expect(["gateway", "orders", "catalog", "payments"].filter(node => ![...nodes].some(id => id?.startsWith(`${node}-`)))).toEqual([]);
+		// Spans leave the cluster for a tracing backend: never with card numbers or passwords.
+		expect(JSON.stringify(spans)).not.toMatch(/4242424242424242|correct horse/);
+		// The gateway's span names the route; no span carries a request body.
+		const withParams = trace().filter(span => span.tags.params !== undefined);
+		expect(withParams.map(span => span.tags.params)).toEqual([{ req: { method: "POST", url: "/api/orders" } }]);
+	});
+});
