@@ -2,10 +2,12 @@
 // (lib/env.ts) with an embedded default, and says why it has its value.
 import type { BrokerOptions, CacherConfig } from "moleculer";
 import { isNatsUrl, readEnv, type Env } from "./lib/env";
-import { keepTransporterFromRunnerEnv, natsConnectionOptions } from "./lib/nats-options";
+import { natsConnectionOptions } from "./lib/nats-options";
+import { keepOptionsFromRunnerEnv } from "./lib/runner-env";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { ParamsValidator } from "./lib/validator";
+import { ResponsiveRoundRobin, UnresponsiveNodesMiddleware } from "./lib/unresponsive-nodes";
 import { replCommands } from "./lib/repl-commands";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
@@ -17,18 +19,40 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
 }
 
-// Facts (DESIGN.md section 5) travel on @moleculer/channels: JetStream when
-// the transporter is NATS (durable, consumer groups, retries, dead letters),
-// the in-process adapter in embedded mode.
+// Facts (DESIGN.md section 5) travel on @moleculer/channels, on the same
+// server as the transporter: JetStream with NATS, Redis Streams with Redis
+// (durable, consumer groups, retries, dead letters); the in-process adapter in
+// embedded mode. Any other transporter has no durable adapter here.
 function channelAdapter(env: Env): Record<string, unknown> {
+	const scheme = env.transporter?.split(":")[0];
+	const durable = {
+		prefix: env.namespace,
+		maxRetries: 5,
+		maxInFlight: 20,
+		deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+	};
+	if (scheme === "redis" || scheme === "rediss") {
+		return {
+			type: "Redis",
+			options: {
+				...durable,
+				redis: {
+					url: env.transporter,
+					consumerOptions: {
+						// As with JetStream: a group created late still reads from the start.
+						startID: "0",
+						// A fact taken by a consumer that died unacknowledged is handed on after 30 s (default: an hour).
+						minIdleTime: 30_000,
+					},
+				},
+			},
+		};
+	}
 	if (isNatsUrl(env.transporter)) {
 		return {
 			type: "NATS",
 			options: {
-				prefix: env.namespace,
-				maxRetries: 5,
-				maxInFlight: 20,
-				deadLettering: { enabled: true, queueName: "DEAD_LETTER" },
+				...durable,
 				nats: {
 					// Its own connection, with the transporter's servers, credentials and TLS.
 					connectionOptions: natsConnectionOptions(env),
@@ -38,6 +62,7 @@ function channelAdapter(env: Env): Record<string, unknown> {
 			},
 		};
 	}
+	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls:// or redis://, not ${scheme}`);
 	return { type: "Fake", options: { prefix: env.namespace } };
 }
 
@@ -63,7 +88,7 @@ function cacher(env: Env): CacherConfig {
 export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 	const production = env.nodeEnv === "production";
 	let healthServer: Server | undefined;
-	return keepTransporterFromRunnerEnv({
+	return keepOptionsFromRunnerEnv({
 		namespace: env.namespace,
 		nodeID: env.nodeID ?? null,
 
@@ -98,6 +123,8 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		},
 		// Open per endpoint when half of at least 10 calls in 30 s fail with a
 		// server error, so a sick node stops receiving traffic; probe after 10 s.
+		// (Timeouts never reach the breaker; ResponsiveRoundRobin handles a node
+		// that does not answer at all.)
 		circuitBreaker: {
 			enabled: true,
 			threshold: 0.5,
@@ -116,14 +143,15 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		// Graceful shutdown: finish in-flight requests (up to 10 s) before leaving.
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		registry: {
-			strategy: "RoundRobin",
+			// Round robin that passes over replicas whose calls just timed out.
+			strategy: ResponsiveRoundRobin,
 			// Serve from this node when it hosts the action: no network hop.
 			preferLocal: true,
 		},
 
 		validator: new ParamsValidator(),
 
-		middlewares: [ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
+		middlewares: [UnresponsiveNodesMiddleware(), ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
 
 		metrics: {
 			enabled: env.metricsPort != null,

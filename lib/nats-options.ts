@@ -4,7 +4,6 @@
 // NATS_TLS_*. Neither library would take all of that from the URL itself: the
 // channels adapter keeps only host:port, and nats.js ignores the scheme.
 import { tokenAuthenticator, usernamePasswordAuthenticator, type ConnectionOptions } from "nats";
-import type { BrokerOptions } from "moleculer";
 import type { Env } from "./env";
 
 /** `env.transporter` must be a NATS URL (isNatsUrl). */
@@ -36,17 +35,3 @@ function authenticator(url: URL): ConnectionOptions["authenticator"] {
 	return usernamePasswordAuthenticator(user, decodeURIComponent(url.password));
 }
 
-/**
- * moleculer-runner copies every env var named like a top-level broker option
- * over that option, so TRANSPORTER would replace the transporter built here
- * with its bare URL string, dropping the TLS files and the reconnect settings.
- * The options are built from that same variable, so the copy is ignored.
- */
-export function keepTransporterFromRunnerEnv(config: BrokerOptions): BrokerOptions {
-	const transporter = config.transporter;
-	return Object.defineProperty(config, "transporter", {
-		enumerable: true,
-		get: () => transporter,
-		set: () => undefined,
-	});
-}
