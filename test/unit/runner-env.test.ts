@@ -16,7 +16,7 @@ describe("broker options under moleculer-runner", () => {
 			(new Runner() as unknown as { overwriteFromEnv(config: object): object }).overwriteFromEnv(config);
 			expect(JSON.stringify([config.transporter, config.cacher, config.tracing])).toBe(built);
 			expect(config.cacher).toMatchObject({ type: "Redis", options: { prefix: "shop-cache", ttl: 300 } });
-			expect(config.tracing?.exporter).toEqual([expect.objectContaining({ type: "Zipkin", options: expect.objectContaining({ baseURL: "http://jaeger:9411" }) })]);
+			expect((config.tracing as { exporter?: unknown }).exporter).toEqual([expect.objectContaining({ type: "Zipkin", options: expect.objectContaining({ baseURL: "http://jaeger:9411" }) })]);
 		} finally {
 			restore();
 		}
