@@ -116,7 +116,9 @@ def fuzz(base: str, who: str, token: str, args: argparse.Namespace, report_dir: 
         "--checks", CHECKS,
         "--max-examples", str(args.max_examples),
         "--seed", str(args.seed),
-        "--workers", "2",
+        # One worker: Hypothesis parses lambdas with `ast`, which CPython 3.11
+        # can break on across threads ("AST constructor recursion depth mismatch").
+        "--workers", "1",
         "--report", "junit", "--report-dir", str(report_dir / who),
         "--output-truncate", "true",
         "--warnings", "off",
@@ -133,7 +135,9 @@ def fuzz(base: str, who: str, token: str, args: argparse.Namespace, report_dir: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "40")))
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", str(int(time.time())))))
+    # A fixed seed by default, as Hypothesis advises for CI: a run is repeatable,
+    # and a red build is the code's doing. FUZZ_SEED explores further.
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "20261122")))
     args = parser.parse_args()
 
     port = free_port()
