@@ -3,8 +3,8 @@
 // and a products node join it with NATS_TLS_* and credentials in TRANSPORTER;
 // a client missing the certificate or the password is turned away, and a
 // plain-TCP client reads nothing of the traffic.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -12,39 +12,10 @@ import { connect, usernamePasswordAuthenticator, type ConnectionOptions } from "
 import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
+import { describeWithTools, findExecutable, NatsServer, natsServerBinary } from "../support/nats-server";
 import type { Page, Product } from "../../lib/contract";
 
-/** An executable on PATH, or where Debian puts daemons (nats-server is in /usr/sbin). */
-function findExecutable(name: string): string | undefined {
-	const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin", "/sbin"];
-	for (const dir of dirs.filter(Boolean)) {
-		const file = path.join(dir, name);
-		try {
-			accessSync(file, constants.X_OK);
-			return file;
-		} catch {
-			// not here
-		}
-	}
-	return undefined;
-}
-
-const tools = { natsServer: findExecutable("nats-server"), openssl: findExecutable("openssl") };
-
-/** Like describeWithServers, for programs: skipped loudly when missing, failed under REQUIRE_INFRA=1. */
-function describeWithTools(title: string, body: () => void): void {
-	const missing = Object.entries({ "nats-server": tools.natsServer, openssl: tools.openssl }).filter(([, file]) => !file).map(([name]) => name);
-	if (missing.length === 0) return describe(title, body);
-	const reason = `needs ${missing.join(" and ")} (Debian: apt-get install nats-server openssl, or npm run infra:up)`;
-	if (process.env.REQUIRE_INFRA === "1") {
-		describe(title, () => it(`cannot run: ${reason}`, () => {
-			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
-		}));
-		return;
-	}
-	console.warn(`SKIPPED "${title}": ${reason}`);
-	describe.skip(title, body);
-}
+const tools = { natsServer: natsServerBinary, openssl: findExecutable("openssl") };
 
 interface Pki {
 	ca: string;
@@ -77,23 +48,19 @@ function makePki(dir: string): Pki {
 	};
 }
 
-describeWithTools("NATS with mutual TLS and a password between nodes", () => {
+describeWithTools("NATS with mutual TLS and a password between nodes", { "nats-server": tools.natsServer, openssl: tools.openssl }, () => {
 	const user = "shop";
 	// Characters that must be percent-encoded in the URL, to show they are decoded.
 	const password = `p@ss:${uniqueName("w")}/x`;
 	const namespace = uniqueName("sec");
 	let dir: string;
 	let pki: Pki;
-	let natsPort: number;
-	let monitorPort: number;
-	let natsServer: ChildProcess | undefined;
-	let natsExited: Promise<void> = Promise.resolve();
-	let serverLog = "";
+	let nats: NatsServer | undefined;
 	let cluster: Cluster;
 	let gateway: { node: ClusterNode; url: string };
 	let products: ClusterNode;
 
-	const natsUrl = (credentials = `${user}:${encodeURIComponent(password)}`, scheme = "nats") => `${scheme}://${credentials}@127.0.0.1:${natsPort}`;
+	const natsUrl = (credentials = `${user}:${encodeURIComponent(password)}`, scheme = "nats") => `${scheme}://${credentials}@127.0.0.1:${nats!.port}`;
 	const nodeEnv = () => ({
 		TRANSPORTER: natsUrl(),
 		NATS_TLS_CA: pki.ca,
@@ -105,11 +72,11 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 		CACHER: undefined,
 		MONGO_URI: undefined,
 	});
-	const describeFailure = () => `--- nats-server\n${serverLog.split("\n").slice(-15).join("\n")}\n${cluster?.logs() ?? ""}`;
+	const describeFailure = () => `--- nats-server\n${(nats?.log ?? "").split("\n").slice(-15).join("\n")}\n${cluster?.logs() ?? ""}`;
 	/** A raw nats.js connection attempt; resolves with the error that refused it. */
 	const refusal = async (options: ConnectionOptions): Promise<{ code?: string; message: string }> => {
 		try {
-			const nc = await connect({ servers: [`127.0.0.1:${natsPort}`], timeout: 3000, reconnect: false, ...options });
+			const nc = await connect({ servers: [`127.0.0.1:${nats!.port}`], timeout: 3000, reconnect: false, ...options });
 			await nc.close();
 		} catch (err) {
 			return err as { code?: string; message: string };
@@ -121,21 +88,10 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 		dir = mkdtempSync(path.join(os.tmpdir(), "nats-security-"));
 		mkdirSync(path.join(dir, "data"));
 		pki = makePki(dir);
-		[natsPort, monitorPort] = await Promise.all([freePort(), freePort()]);
-		const config = path.join(dir, "nats-server.conf");
-		writeFileSync(config, [
-			`listen: "127.0.0.1:${natsPort}"`,
-			`http: "127.0.0.1:${monitorPort}"`,
+		nats = await NatsServer.start(dir, [
 			`tls { cert_file: ${JSON.stringify(pki.server.cert)}, key_file: ${JSON.stringify(pki.server.key)}, ca_file: ${JSON.stringify(pki.ca)}, verify: true }`,
 			`authorization { users: [ { user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} } ] }`,
-			`jetstream { store_dir: ${JSON.stringify(path.join(dir, "jetstream"))} }`,
-		].join("\n"));
-		const server = spawn(tools.natsServer!, ["-c", config], { stdio: ["ignore", "pipe", "pipe"] });
-		natsServer = server;
-		natsExited = new Promise(resolve => server.once("exit", () => resolve()));
-		server.stdout!.on("data", chunk => (serverLog += chunk));
-		server.stderr!.on("data", chunk => (serverLog += chunk));
-		await waitFor(async () => serverLog.includes("Server is ready"), 15_000, describeFailure);
+		]);
 
 		cluster = new Cluster(nodeEnv());
 		const port = await freePort();
@@ -148,8 +104,7 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 
 	afterAll(async () => {
 		await cluster?.stopAll();
-		if (natsServer?.exitCode == null && natsServer?.signalCode == null) natsServer?.kill("SIGTERM");
-		await natsExited;
+		await nats?.stop();
 		if (dir) rmSync(dir, { recursive: true, force: true });
 	});
 
@@ -161,7 +116,7 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 	});
 
 	it("connects both the transporter and the channels adapter of every node with TLS and the password", async () => {
-		const connz = await (await fetch(`http://127.0.0.1:${monitorPort}/connz?auth=1`)).json() as {
+		const connz = await (await fetch(`http://127.0.0.1:${nats!.monitorPort}/connz?auth=1`)).json() as {
 			connections: { tls_version?: string; authorized_user?: string }[];
 		};
 		// Two nodes, each with a transporter connection and a JetStream one.
@@ -173,12 +128,12 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 
 	it("turns away a client without a client certificate at the TLS handshake", async () => {
 		await refusal({ tls: { caFile: pki.ca }, authenticator: usernamePasswordAuthenticator(user, password) });
-		await waitFor(async () => serverLog.includes("client didn't provide a certificate"), 5000, describeFailure);
+		await waitFor(async () => nats!.log.includes("client didn't provide a certificate"), 5000, describeFailure);
 	});
 
 	it("turns away a client whose certificate comes from another CA", async () => {
 		await refusal({ tls: { caFile: pki.ca, certFile: pki.stranger.cert, keyFile: pki.stranger.key }, authenticator: usernamePasswordAuthenticator(user, password) });
-		await waitFor(async () => /TLS handshake error: .*(unknown authority|bad certificate)/.test(serverLog), 5000, describeFailure);
+		await waitFor(async () => /TLS handshake error: .*(unknown authority|bad certificate)/.test(nats!.log), 5000, describeFailure);
 	});
 
 	it("refuses the right certificate with a wrong password, and such a node never joins", async () => {
@@ -200,7 +155,7 @@ describeWithTools("NATS with mutual TLS and a password between nodes", () => {
 	});
 
 	it("refuses a plain-TCP client before it can read any traffic", async () => {
-		const socket = net.connect(natsPort, "127.0.0.1");
+		const socket = net.connect(nats!.port, "127.0.0.1");
 		let received = "";
 		let sent = false;
 		socket.on("data", chunk => {

@@ -1,0 +1,83 @@
+// A nats-server of a test's own (the shared one of scripts/infra.sh must not be
+// disturbed): its own port, config and JetStream store, stoppable and
+// restartable on the same port and store.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort, waitFor } from "./cluster";
+
+/** An executable on PATH, or where Debian puts daemons (nats-server is in /usr/sbin). */
+export function findExecutable(name: string): string | undefined {
+	const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/usr/local/sbin", "/sbin"];
+	for (const dir of dirs.filter(Boolean)) {
+		const file = path.join(dir, name);
+		try {
+			accessSync(file, constants.X_OK);
+			return file;
+		} catch {
+			// not here
+		}
+	}
+	return undefined;
+}
+
+/** Like describeWithServers, for programs: skipped loudly when missing, failed under REQUIRE_INFRA=1. */
+export function describeWithTools(title: string, tools: Record<string, string | undefined>, body: () => void): void {
+	const missing = Object.entries(tools).filter(([, file]) => !file).map(([name]) => name);
+	if (missing.length === 0) return describe(title, body);
+	const reason = `needs ${missing.join(" and ")} (Debian: apt-get install ${missing.join(" ")}, or npm run infra:up)`;
+	if (process.env.REQUIRE_INFRA === "1") {
+		describe(title, () => it(`cannot run: ${reason}`, () => {
+			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
+		}));
+		return;
+	}
+	console.warn(`SKIPPED "${title}": ${reason}`);
+	describe.skip(title, body);
+}
+
+export const natsServerBinary = findExecutable("nats-server");
+
+export class NatsServer {
+	log = "";
+	private process?: ChildProcess;
+	private exited: Promise<void> = Promise.resolve();
+
+	private constructor(readonly port: number, readonly monitorPort: number, private readonly configFile: string) {}
+
+	/** Starts on free ports with JetStream under `dir`; `extraConfig` lines add TLS, users and so on. */
+	static async start(dir: string, extraConfig: string[] = []): Promise<NatsServer> {
+		const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
+		const configFile = path.join(dir, "nats-server.conf");
+		writeFileSync(configFile, [
+			`listen: "127.0.0.1:${port}"`,
+			`http: "127.0.0.1:${monitorPort}"`,
+			`jetstream { store_dir: ${JSON.stringify(path.join(dir, "jetstream"))} }`,
+			...extraConfig,
+		].join("\n"));
+		const server = new NatsServer(port, monitorPort, configFile);
+		await server.restart();
+		return server;
+	}
+
+	get running(): boolean {
+		return this.process != null && this.process.exitCode == null && this.process.signalCode == null;
+	}
+
+	/** (Re)starts the server on the same port, config and store. */
+	async restart(): Promise<void> {
+		await this.stop();
+		const logFrom = this.log.length;
+		const child = spawn(natsServerBinary!, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+		this.process = child;
+		this.exited = new Promise(resolve => child.once("exit", () => resolve()));
+		child.stdout!.on("data", chunk => (this.log += chunk));
+		child.stderr!.on("data", chunk => (this.log += chunk));
+		await waitFor(async () => this.log.slice(logFrom).includes("Server is ready"), 15_000, () => this.log.slice(-2000));
+	}
+
+	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+		if (this.running) this.process!.kill(signal);
+		await this.exited;
+	}
+}
