@@ -4,6 +4,7 @@ import type { BrokerOptions, CacherConfig } from "moleculer";
 import { isNatsUrl, readEnv, type Env } from "./lib/env";
 import { natsConnectionOptions } from "./lib/nats-options";
 import { keepOptionsFromRunnerEnv } from "./lib/runner-env";
+import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/request-logging";
 import { waitForCacher } from "./lib/cacher-health";
 import { startHealthServer } from "./lib/health-server";
 import { ParamsValidator } from "./lib/validator";
@@ -95,8 +96,9 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		logger: {
 			type: "Console",
 			options: {
-				// One JSON object per line in production, for log shippers.
-				formatter: production ? "json" : "short",
+				// One JSON object per line in production, for log shippers, with the
+				// node id and the request id of the action that logged it.
+				formatter: production ? jsonWithRequestId : "short",
 				colors: !production,
 				objectPrinter: production ? undefined : null,
 			},
@@ -151,7 +153,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 
 		validator: new ParamsValidator(),
 
-		middlewares: [UnresponsiveNodesMiddleware(), ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
+		middlewares: [UnresponsiveNodesMiddleware(), RequestLoggingMiddleware(), ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
 
 		metrics: {
 			enabled: env.metricsPort != null,
