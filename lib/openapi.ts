@@ -80,6 +80,24 @@ function objectSchema(props: Record<string, Rule>): JsonSchema {
 	};
 }
 
+/** A service schema, as far as the document reads it. */
+export interface DocumentedService {
+	name: string;
+	actions?: object;
+}
+
+/** The params and access of every action of these services, by full name. */
+export function actionDocs(schemas: DocumentedService[]): Record<string, ActionDoc> {
+	return Object.fromEntries(
+		schemas.flatMap(schema =>
+			Object.entries(schema.actions ?? {}).map(([name, action]) => {
+				const { params, access } = typeof action === "object" && action ? (action as ActionDoc) : {};
+				return [`${schema.name}.${name}`, { params, access }];
+			}),
+		),
+	);
+}
+
 const ref = (kind: "schemas" | "responses", name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
 const ERROR_RESPONSES: Record<number, string> = {

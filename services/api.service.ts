@@ -1,5 +1,6 @@
-// services/api.service.ts — the REST gateway (moleculer-web). Only the aliases
-// listed here are reachable; every error leaves as DESIGN.md's JSON shape.
+// services/api.service.ts — the REST gateway (moleculer-web). Only the routes
+// of lib/api-routes.ts are reachable; every error leaves as DESIGN.md's JSON
+// shape; /api/openapi.json describes them all.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";
@@ -16,7 +17,7 @@ import type { ClientMeta } from "../mixins/auth.mixin";
 import type { Access, AuthUser } from "../lib/contract";
 import { sideRedisClient } from "../lib/redis-client";
 import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, successStatus, type ApiRoute } from "../lib/api-routes";
-import { openApiDocument, type ActionDoc } from "../lib/openapi";
+import { actionDocs, openApiDocument, type DocumentedService } from "../lib/openapi";
 import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
 import { version } from "../package.json";
 import AuthService from "./auth.service";
@@ -43,23 +44,6 @@ function served(ctx: Context<unknown, ResponseMeta>, file: DocsFile): string {
 	ctx.meta.$responseType = file.contentType;
 	ctx.meta.$responseHeaders = { "Cache-Control": "public, max-age=3600" };
 	return file.body;
-}
-
-/** The params and access of every action of these services, by full name. */
-interface DocumentedService {
-	name: string;
-	actions?: object;
-}
-
-function actionDocs(schemas: DocumentedService[]): Record<string, ActionDoc> {
-	return Object.fromEntries(
-		schemas.flatMap(schema =>
-			Object.entries(schema.actions ?? {}).map(([name, action]) => {
-				const { params, access } = typeof action === "object" && action ? (action as ActionDoc) : {};
-				return [`${schema.name}.${name}`, { params, access }];
-			}),
-		),
-	);
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown): void {
