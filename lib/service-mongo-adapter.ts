@@ -11,7 +11,7 @@ import { Errors, type Service, type ServiceBroker } from "moleculer";
 import { redactUrl } from "./env";
 
 /** Per-operation wait for a reachable server: shorter than the request timeout, so a dead database answers 503, not 504. */
-const SERVER_SELECTION_TIMEOUT_MS = 4000;
+export const SERVER_SELECTION_TIMEOUT_MS = 4000;
 const RETRY_DELAY_MS = 500;
 
 /** `mongodb://host:27017/shop` + `products` -> `mongodb://host:27017/shop_products`. */

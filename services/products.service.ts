@@ -5,6 +5,7 @@ import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixi
 import { Authorized } from "../mixins/auth.mixin";
 import { catalogQuery, productFields, productQueryParams } from "../lib/catalog";
 import { demoCatalog } from "../lib/demo-catalog";
+import { SERVER_SELECTION_TIMEOUT_MS } from "../lib/service-mongo-adapter";
 import type { NewProduct, Page, Product, ProductChanges, ProductQuery, Recommendations } from "../lib/contract";
 
 const idParam = { type: "string", min: 1, max: 64 } as const;
@@ -22,8 +23,10 @@ const noRetry = { enabled: false };
 
 // Catalog reads answer in milliseconds. Waiting the default 10 s on a replica
 // that has just died (until heartbeats drop it) would stall the shop's busiest
-// pages; after 3 s the read is retried on another replica instead.
-const READ_TIMEOUT_MS = 3000;
+// pages; the read is retried on another replica sooner. Not before the
+// database has had its chance to answer, though: a dead database should be a
+// clear 503 DATABASE_UNAVAILABLE, not a timeout.
+const READ_TIMEOUT_MS = SERVER_SELECTION_TIMEOUT_MS + 2000;
 
 const ProductsService: DbServiceSchema = {
 	name: "products",

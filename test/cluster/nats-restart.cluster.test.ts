@@ -53,8 +53,8 @@ describeWithTools("cluster through a NATS restart", { "nats-server": natsServerB
 		await sleep(1000);
 		await nats.stop();
 		const downAt = Date.now();
-		// Longer than a read's three attempts (3 s each): some must give up.
-		await sleep(12_000);
+		// Longer than a read's three attempts (6 s each): some must give up.
+		await sleep(21_000);
 		await nats.restart();
 		const upAt = Date.now();
 		// Every node reconnects on its own; the gateway serves again.
@@ -68,7 +68,7 @@ describeWithTools("cluster through a NATS restart", { "nats-server": natsServerB
 		expect(outage.some(a => a.status === 504)).toBe(true);
 		// During the outage: 503/504 with the error shape, never a 500, never a hang.
 		expect(failures(outage, a => a.status === 200 || ((a.status === 503 || a.status === 504) && JSON.parse(a.body).type !== undefined))).toEqual([]);
-		expect(Math.max(...outage.map(a => a.ms))).toBeLessThan(12_000);
+		expect(Math.max(...outage.map(a => a.ms))).toBeLessThan(20_000);
 		// Shortly after it is back, everything succeeds again.
 		const settledAt = upAt + 10_000;
 		expect(failures(answers.filter(a => a.at >= settledAt))).toEqual([]);
