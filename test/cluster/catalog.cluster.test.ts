@@ -1,10 +1,8 @@
 // The catalog on a real cluster: a gateway node and two products nodes as
 // separate processes over NATS, with the Redis cacher and the MongoDB server.
-import { ServiceBroker } from "moleculer";
-import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import type { ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
+import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { describeWithServers, serverUrls } from "../support/servers";
 import type { Page, Product } from "../../lib/contract";
@@ -37,8 +35,7 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 			await waitFor(async () => (await request(`${url}/api/products`, asClient("192.0.2.1"))).status === 200, 60_000, () => cluster.logs());
 		}
 		// A third process joins like a REPL would, to make changes HTTP does not expose yet.
-		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
-		await client.start();
+		client = await clientNode(env);
 		await client.waitForServices(["products"], 10_000);
 	});
 	afterAll(async () => {

@@ -3,14 +3,12 @@
 // tests say what they break; after each, once the cluster settles, the
 // invariants of DESIGN.md section 5 must hold.
 import { randomUUID } from "node:crypto";
-import { ServiceBroker } from "moleculer";
-import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import type { ServiceBroker } from "moleculer";
 import { checkConsistency, type ConsistencyReport } from "../../lib/consistency";
 import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/env";
 import { signature } from "../../lib/shipping";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
+import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { cards, Shopper, someProduct } from "../support/shop";
@@ -53,8 +51,7 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 		start("payments", "payments");
 		start("shipping", "shipping");
 		start("notifications", "notifications");
-		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
-		await client.start();
+		client = await clientNode(env);
 		await client.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
 		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
 		await waitFor(async () => (await request<Availability>(`${url}/api/inventory/${(await someProduct(url, "electronics", 0)).id}`)).body.available > 0, 30_000, () => cluster.logs());

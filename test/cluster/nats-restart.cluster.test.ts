@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor } from "../support/cluster";
-import { request } from "../support/http";
+import { Cluster, waitFor } from "../support/cluster";
 import { failures, startLoad } from "../support/load";
 import { describeWithTools, NatsServer, natsServerBinary } from "../support/nats-server";
 import { serverUrls } from "../support/servers";
@@ -30,16 +29,7 @@ describeWithTools("cluster through a NATS restart", { "nats-server": natsServerB
 			TRANSPORTER: `nats://127.0.0.1:${nats.port}`, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
 			RATE_LIMIT: "1000000", AUTH_RATE_LIMIT: "100000",
 		});
-		const port = await freePort();
-		url = `http://127.0.0.1:${port}`;
-		cluster.start("gateway", "api", { PORT: String(port) });
-		cluster.start("catalog", "products,inventory");
-		cluster.start("identity", "auth,users");
-		cluster.start("orders", "orders,carts");
-		cluster.start("payments", "payments");
-		cluster.start("fulfilment", "shipping,notifications");
-		await waitFor(async () => (await request(`${url}/api/products`)).status === 200, 60_000, () => cluster.logs());
-		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+		url = await cluster.startShop();
 	});
 	afterAll(async () => {
 		await cluster?.stopAll();

@@ -1,11 +1,9 @@
 // A Python service in the cluster: two Python nodes (polyglot/python) beside
 // TypeScript nodes on real NATS, discovered and balanced like any node, with
 // the gateway in front and facts from JetStream.
-import { ServiceBroker } from "moleculer";
-import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import type { ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
+import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
@@ -29,8 +27,7 @@ describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 		cluster.start("catalog", "products,inventory,auth,users");
 		cluster.start("commerce", "carts,orders,payments,shipping,notifications");
 		python.push(cluster.startPython("py1", "recommendations"), cluster.startPython("py2", "recommendations"));
-		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
-		await client.start();
+		client = await clientNode(env);
 		await client.waitForServices(["products", "orders", "recommendations"], 60_000);
 		await waitFor(async () => {
 			const endpoints = client.registry.getActionEndpoints("recommendations.forProduct");

@@ -1,13 +1,10 @@
 // The transporter is chosen by env: the same cluster over Redis instead of
 // NATS, requests over Redis pub/sub and facts on Redis Streams. One checkout
 // crosses every node type and its facts reach shipping and notifications.
-import { ServiceBroker } from "moleculer";
-import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import type { ServiceBroker } from "moleculer";
 import { checkConsistency } from "../../lib/consistency";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor } from "../support/cluster";
-import { request } from "../support/http";
+import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
@@ -24,18 +21,9 @@ describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", ()
 	let client: ServiceBroker;
 
 	beforeAll(async () => {
-		const port = await freePort();
-		url = `http://127.0.0.1:${port}`;
-		cluster.start("gateway", "api", { PORT: String(port) });
-		cluster.start("catalog", "products,inventory");
-		cluster.start("identity", "auth,users");
-		cluster.start("orders", "orders,carts");
-		cluster.start("payments", "payments");
-		cluster.start("fulfilment", "shipping,notifications");
-		client = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `test-client-${process.pid}`, logger: false });
-		await client.start();
-		await client.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
-		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+		url = await cluster.startShop();
+		client = await clientNode(env);
+		await client.waitForServices(SHOP_SERVICES, 60_000);
 	});
 	afterAll(async () => {
 		await client?.stop();

@@ -2,12 +2,9 @@
 // the gateway, orders, inventory and payments nodes and joined by trace id.
 // The nodes export with Moleculer's Event exporter; a collector node here
 // receives the spans as the Zipkin/Jaeger exporters would send them out.
-import { ServiceBroker, type Context } from "moleculer";
-import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import type { Context, ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
-import { Cluster, freePort, waitFor } from "../support/cluster";
-import { request } from "../support/http";
+import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
@@ -30,19 +27,10 @@ describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
 	let url = "";
 
 	beforeAll(async () => {
-		const port = await freePort();
-		url = `http://127.0.0.1:${port}`;
-		cluster.start("gateway", "api", { PORT: String(port) });
-		cluster.start("catalog", "products,inventory");
-		cluster.start("identity", "auth,users");
-		cluster.start("orders", "orders,carts");
-		cluster.start("payments", "payments");
-		cluster.start("fulfilment", "shipping,notifications");
-		collector = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `collector-${process.pid}`, logger: false });
-		collector.createService({ name: "span-collector", events: { "$tracing.spans": (ctx: Context<Span[]>) => void spans.push(...ctx.params) } });
-		await collector.start();
-		await collector.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
-		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+		url = await cluster.startShop();
+		const collectSpans = { name: "span-collector", events: { "$tracing.spans": (ctx: Context<Span[]>) => void spans.push(...ctx.params) } };
+		collector = await clientNode(env, "collector", [collectSpans]);
+		await collector.waitForServices(SHOP_SERVICES, 60_000);
 	});
 	afterAll(async () => {
 		await collector?.stop();

@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { brokerConfig } from "../../moleculer.config";
+import { readEnv } from "../../lib/env";
 import type { EnvOverrides } from "./app";
 
 const ROOT = path.join(__dirname, "../..");
@@ -21,6 +24,25 @@ export function freePort(): Promise<number> {
 			server.close(() => resolve(port));
 		});
 	});
+}
+
+/** The service groups of docker-compose.yml, one node each (besides the gateway). */
+const SHOP_NODES: Record<string, string> = {
+	catalog: "products,inventory",
+	identity: "auth,users",
+	orders: "orders,carts",
+	payments: "payments",
+	fulfilment: "shipping,notifications",
+};
+
+export const SHOP_SERVICES = Object.values(SHOP_NODES).flatMap(services => services.split(","));
+
+/** A node of the test's own in the cluster (no services of the app), to call actions as a REPL would. */
+export async function clientNode(env: EnvOverrides, name = "test-client", schemas: ServiceSchema[] = []): Promise<ServiceBroker> {
+	const broker = new ServiceBroker({ ...brokerConfig(readEnv({ ...env, NODE_ENV: "test" })), nodeID: `${name}-${process.pid}`, logger: false });
+	for (const schema of schemas) broker.createService(schema);
+	await broker.start();
+	return broker;
 }
 
 export interface ClusterNode {
@@ -82,6 +104,19 @@ export class Cluster {
 		};
 		this.nodes.push(node);
 		return node;
+	}
+
+	/**
+	 * The whole shop as docker-compose.yml groups it: a gateway and one node per
+	 * service group. Resolves with the gateway's URL once it is ready.
+	 */
+	async startShop(): Promise<string> {
+		const port = await freePort();
+		this.start("gateway", "api", { PORT: String(port) });
+		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services);
+		const url = `http://127.0.0.1:${port}`;
+		await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200, 60_000, () => this.logs());
+		return url;
 	}
 
 	async stopAll(): Promise<void> {
