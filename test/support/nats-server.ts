@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, waitFor } from "./cluster";
+import { describeWhen } from "./servers";
 
 /** An executable on PATH, or where Debian puts daemons (nats-server is in /usr/sbin). */
 export function findExecutable(name: string): string | undefined {
@@ -24,16 +25,7 @@ export function findExecutable(name: string): string | undefined {
 /** Like describeWithServers, for programs: skipped loudly when missing, failed under REQUIRE_INFRA=1. */
 export function describeWithTools(title: string, tools: Record<string, string | undefined>, body: () => void): void {
 	const missing = Object.entries(tools).filter(([, file]) => !file).map(([name]) => name);
-	if (missing.length === 0) return describe(title, body);
-	const reason = `needs ${missing.join(" and ")} (Debian: apt-get install ${missing.join(" ")}, or npm run infra:up)`;
-	if (process.env.REQUIRE_INFRA === "1") {
-		describe(title, () => it(`cannot run: ${reason}`, () => {
-			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
-		}));
-		return;
-	}
-	console.warn(`SKIPPED "${title}": ${reason}`);
-	describe.skip(title, body);
+	describeWhen(missing.length === 0, `needs ${missing.join(" and ")} (Debian: apt-get install ${missing.join(" ")}, or npm run infra:up)`, title, body);
 }
 
 export const natsServerBinary = findExecutable("nats-server");

@@ -43,8 +43,12 @@ export function serversAvailable(needed: ServerName[]): boolean {
 
 /** describe() for suites that need real servers. */
 export function describeWithServers(needed: ServerName[], title: string, body: () => void): void {
-	if (serversAvailable(needed)) return describe(title, body);
-	const reason = `needs ${needed.join(", ")} (start them with: npm run infra:up)`;
+	describeWhen(serversAvailable(needed), `needs ${needed.join(", ")} (start them with: npm run infra:up)`, title, body);
+}
+
+/** describe() when what a suite needs is there; else skipped loudly, or failed under REQUIRE_INFRA=1 (CI). */
+export function describeWhen(ready: boolean, reason: string, title: string, body: () => void): void {
+	if (ready) return describe(title, body);
 	if (process.env.REQUIRE_INFRA === "1") {
 		describe(title, () => it(`cannot run: ${reason}`, () => {
 			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
