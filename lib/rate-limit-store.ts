@@ -33,7 +33,16 @@ export class MemoryRateLimitStore implements RateLimitStore {
 	}
 }
 
+// One round trip and one command per request: the counter's first hit in a
+// window also sets its expiry. (MULTI/INCR/PEXPIRE/EXEC cost the gateway a
+// fifth of its CPU under load.)
+const HIT = "local count = redis.call('INCR', KEYS[1]) if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return count";
+
+type CountingRedis = Redis & { rateLimitHit(key: string, windowMs: number): Promise<number> };
+
 export function redisRateLimitStore(client: Redis, prefix: string, logger: Service["logger"]): RateLimitStoreClass {
+	client.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: HIT });
+	const counting = client as CountingRedis;
 	return class RedisRateLimitStore implements RateLimitStore {
 		constructor(private readonly windowMs: number) {}
 
@@ -46,8 +55,7 @@ export function redisRateLimitStore(client: Redis, prefix: string, logger: Servi
 			const window = Math.floor(Date.now() / this.windowMs);
 			const counter = `${prefix}:${window}:${key}`;
 			try {
-				const results = await client.multi().incr(counter).pexpire(counter, this.windowMs).exec();
-				return Number(results?.[0]?.[1] ?? 0);
+				return await counting.rateLimitHit(counter, this.windowMs);
 			} catch (err) {
 				// Fail open: an unreachable Redis must not take the whole API down.
 				logger.warn(`Rate limit store unavailable, request allowed: ${(err as Error).message}`);
