@@ -3,7 +3,6 @@
 import type { BrokerOptions, CacherConfig } from "moleculer";
 import { isNatsUrl, readEnv, type Env } from "./lib/env";
 import { natsConnectionOptions } from "./lib/nats-options";
-import { BatchingNatsTransporter } from "./lib/nats-write-batching";
 import { keepOptionsFromRunnerEnv } from "./lib/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/request-logging";
 import { waitForCacher } from "./lib/cacher-health";
@@ -17,7 +16,7 @@ import type { Server } from "node:http";
 function transporter(env: Env): BrokerOptions["transporter"] {
 	if (!env.transporter) return null; // embedded: every service in this one broker
 	// Servers, credentials, TLS and reconnecting: lib/nats-options.ts.
-	if (isNatsUrl(env.transporter)) return new BatchingNatsTransporter(natsConnectionOptions(env));
+	if (isNatsUrl(env.transporter)) return { type: "NATS", options: natsConnectionOptions(env) };
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
 }
 
