@@ -153,7 +153,12 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 
 		validator: new ParamsValidator(),
 
-		middlewares: [UnresponsiveNodesMiddleware(), RequestLoggingMiddleware(), ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never)],
+		middlewares: [
+			UnresponsiveNodesMiddleware(),
+			// Only the production formatter reads the request id: no per-call cost elsewhere.
+			...(production ? [RequestLoggingMiddleware()] : []),
+			ChannelsMiddleware({ adapter: channelAdapter(env), context: false } as never),
+		],
 
 		metrics: {
 			enabled: env.metricsPort != null,

@@ -144,7 +144,19 @@ export const DOCS_ROUTES: Record<string, ApiRoute> = {
 
 /** The HTTP status of a successful call: 202 while an order is still PENDING. */
 export function successStatus(route: ApiRoute, data: { status?: string } | null | undefined): number {
-	const statuses = Object.keys(route.responses).map(Number).filter(status => status < 300);
-	if (statuses.includes(202) && data?.status === "PENDING") return 202;
-	return Math.min(...statuses);
+	const { usual, pending } = successStatuses(route);
+	return pending && data?.status === "PENDING" ? 202 : usual;
+}
+
+// Worked out once per route: this runs on every response.
+const SUCCESS = new WeakMap<ApiRoute, { usual: number; pending: boolean }>();
+
+function successStatuses(route: ApiRoute): { usual: number; pending: boolean } {
+	let known = SUCCESS.get(route);
+	if (!known) {
+		const statuses = Object.keys(route.responses).map(Number).filter(status => status < 300);
+		known = { usual: Math.min(...statuses), pending: statuses.includes(202) };
+		SUCCESS.set(route, known);
+	}
+	return known;
 }

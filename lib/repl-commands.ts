@@ -344,6 +344,27 @@ function reporting(command: ReplCommand): ReplCommand {
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
+/** A command that gathers a report and prints it as a table, or as JSON with --json. */
+function reportCommand<T>(
+	command: string,
+	description: string,
+	gather: (broker: ServiceBroker) => Promise<T>,
+	printTable: (report: T, helpers: ReplHelpers) => void,
+	allowed: (helpers: ReplHelpers) => boolean = () => true,
+): ReplCommand {
+	return {
+		command,
+		description,
+		options: [json],
+		async action(broker, args, helpers) {
+			if (!allowed(helpers)) return;
+			const report = await gather(broker);
+			if (args.options.json) print(report);
+			else printTable(report, helpers);
+		},
+	};
+}
+
 export function replCommands(): NonNullable<ReplOptions["customCommands"]> {
 	const commands: ReplCommand[] = [
 		{
@@ -353,40 +374,29 @@ export function replCommands(): NonNullable<ReplOptions["customCommands"]> {
 				print(await checkConsistency(callOf(broker)));
 			},
 		},
-		{
-			command: "health",
-			description: "Every node: state, host, pid, services, CPU, memory and uptime ($node.health asked on each node)",
-			options: [json],
-			async action(broker, args, helpers) {
-				const rows = await nodesHealth(broker);
-				if (args.options.json) print(rows);
-				else printHealth(rows, helpers);
+		reportCommand(
+			"health",
+			"Every node: state, host, pid, services, CPU, memory and uptime ($node.health asked on each node)",
+			nodesHealth,
+			printHealth,
+		),
+		reportCommand(
+			"breakers",
+			"Circuit breakers as every node sees the endpoints it calls; failure counts for this REPL node's own calls",
+			breakerViews,
+			printBreakers,
+		),
+		reportCommand(
+			"seed",
+			`Add the demo catalog products that are missing (by SKU) and ${DEMO_UNITS} units of stock to products without stock; idempotent, refused when NODE_ENV=production`,
+			broker => seedDemoData(callOf(broker)),
+			printSeed,
+			helpers => {
+				if (readEnv().nodeEnv !== "production") return true;
+				console.log(helpers.kleur.red(">> seed adds demo data: not with NODE_ENV=production"));
+				return false;
 			},
-		},
-		{
-			command: "breakers",
-			description: "Circuit breakers as every node sees the endpoints it calls; failure counts for this REPL node's own calls",
-			options: [json],
-			async action(broker, args, helpers) {
-				const views = await breakerViews(broker);
-				if (args.options.json) print(views);
-				else printBreakers(views, helpers);
-			},
-		},
-		{
-			command: "seed",
-			description: `Add the demo catalog products that are missing (by SKU) and ${DEMO_UNITS} units of stock to products without stock; idempotent, refused when NODE_ENV=production`,
-			options: [json],
-			async action(broker, args, helpers) {
-				if (readEnv().nodeEnv === "production") {
-					console.log(helpers.kleur.red(">> seed adds demo data: not with NODE_ENV=production"));
-					return;
-				}
-				const report = await seedDemoData(callOf(broker));
-				if (args.options.json) print(report);
-				else printSeed(report);
-			},
-		},
+		),
 	];
 	// moleculer's typings declare `args` as string[]; moleculer-repl passes { options, rawCommand }.
 	return commands.map(reporting) as unknown as NonNullable<ReplOptions["customCommands"]>;

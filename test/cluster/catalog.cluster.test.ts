@@ -4,7 +4,7 @@ import type { ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import type { Page, Product } from "../../lib/contract";
 
 function metricCount(metrics: string, action: string): number {
@@ -16,7 +16,7 @@ function metricCount(metrics: string, action: string): number {
 
 describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 	const namespace = uniqueName("cl");
-	const env = { TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace, RATE_LIMIT: "40", TRUSTED_PROXIES: "127.0.0.1" };
+	const env = clusterEnv(namespace, { RATE_LIMIT: "40", TRUSTED_PROXIES: "127.0.0.1" });
 	// With the test as a trusted proxy, X-Forwarded-For picks whose rate-limit
 	// budget a request spends: start-up polling and the rate-limit test each
 	// get their own, however slow the machine, and the other tests stay well

@@ -10,17 +10,16 @@ import { signature } from "../../lib/shipping";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import { cards, Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
 import type { Availability, ErrorBody, Notification, Order, Page } from "../../lib/contract";
 
 describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 	const namespace = uniqueName("shop");
-	const env = {
-		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
+	const env = clusterEnv(namespace, {
 		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000", ORDER_LEASE_MS: "4000",
-	};
+	});
 	const cluster = new Cluster(env);
 	let url = "";
 	let client: ServiceBroker;

@@ -6,18 +6,18 @@
 import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor } from "../support/cluster";
 import { request } from "../support/http";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import type { AuthResult } from "../../lib/contract";
 
 const password = "correct horse battery staple";
 
 describeWithServers(["nats", "redis", "mongo"], "identity cluster", () => {
 	const namespace = uniqueName("id");
-	const cluster = new Cluster({
-		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace, AUTH_RATE_LIMIT: "6",
+	const cluster = new Cluster(clusterEnv(namespace, {
+		AUTH_RATE_LIMIT: "6",
 		// As behind a load balancer: the gateways believe X-Forwarded-For from it.
 		TRUSTED_PROXIES: "127.0.0.1",
-	});
+	}));
 	let client = 0;
 	/** A distinct client address per request, so only per-account limits apply. */
 	const from = () => ({ "x-forwarded-for": `198.51.100.${++client}` });

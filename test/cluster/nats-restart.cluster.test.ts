@@ -8,7 +8,7 @@ import { uniqueName } from "../support/app";
 import { Cluster, waitFor } from "../support/cluster";
 import { failures, startLoad } from "../support/load";
 import { describeWithTools, NatsServer, natsServerBinary } from "../support/nats-server";
-import { serverUrls } from "../support/servers";
+import { clusterEnv } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
 import type { Notification, Page } from "../../lib/contract";
@@ -25,10 +25,7 @@ describeWithTools("cluster through a NATS restart", { "nats-server": natsServerB
 	beforeAll(async () => {
 		dir = mkdtempSync(path.join(os.tmpdir(), "nats-restart-"));
 		nats = await NatsServer.start(dir);
-		cluster = new Cluster({
-			TRANSPORTER: `nats://127.0.0.1:${nats.port}`, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
-			RATE_LIMIT: "1000000", AUTH_RATE_LIMIT: "100000",
-		});
+		cluster = new Cluster(clusterEnv(namespace, { TRANSPORTER: `nats://127.0.0.1:${nats.port}`, RATE_LIMIT: "1000000", AUTH_RATE_LIMIT: "100000" }));
 		url = await cluster.startShop();
 	});
 	afterAll(async () => {

@@ -5,14 +5,14 @@ import type { ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
 import type { ErrorBody, Recommendations } from "../../lib/contract";
 
 describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 	const namespace = uniqueName("poly");
-	const env = { TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace, RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000" };
+	const env = clusterEnv(namespace, { RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000" });
 	const cluster = new Cluster(env);
 	let url = "";
 	let client: ServiceBroker;

@@ -5,17 +5,14 @@ import type { ServiceBroker } from "moleculer";
 import { checkConsistency } from "../../lib/consistency";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers, serverUrls } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
 import type { Notification, Order, Page } from "../../lib/contract";
 
 describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", () => {
 	const namespace = uniqueName("redis");
-	const env = {
-		TRANSPORTER: serverUrls.redis, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
-		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000",
-	};
+	const env = clusterEnv(namespace, { TRANSPORTER: serverUrls.redis, RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000" });
 	const cluster = new Cluster(env);
 	let url = "";
 	let client: ServiceBroker;

@@ -13,7 +13,7 @@ import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { Terminal } from "../support/pty";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 
 const ROOT = path.join(__dirname, "../..");
 const RUNNER = path.join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
@@ -59,7 +59,7 @@ function json<T>(output: string): T {
 
 describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running cluster", () => {
 	const namespace = uniqueName("repl");
-	const env = { TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace };
+	const env = clusterEnv(namespace);
 	const cluster = new Cluster(env);
 	const id = (name: string) => `${name}-${process.pid}`;
 	const replID = id("repl");

@@ -6,7 +6,7 @@ import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { failures, startLoad } from "../support/load";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper } from "../support/shop";
 import type { Product } from "../../lib/contract";
 
@@ -14,10 +14,9 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 	const namespace = uniqueName("scale");
-	const env = {
-		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
+	const env = clusterEnv(namespace, {
 		RATE_LIMIT: "1000000", AUTH_RATE_LIMIT: "100000",
-	};
+	});
 	const cluster = new Cluster(env);
 	const gateways: { node: ClusterNode; url: string; port: number }[] = [];
 	const workers: Record<string, { node: ClusterNode; metricsUrl: string }> = {};

@@ -5,7 +5,7 @@
 import type { Context, ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
-import { describeWithServers, serverUrls } from "../support/servers";
+import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
 
@@ -17,10 +17,9 @@ interface Span {
 
 describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
 	const namespace = uniqueName("trace");
-	const env = {
-		TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace,
+	const env = clusterEnv(namespace, {
 		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000",
-	};
+	});
 	const cluster = new Cluster({ ...env, TRACING_EXPORTER: "Event" });
 	const spans: Span[] = [];
 	let collector: ServiceBroker;

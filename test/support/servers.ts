@@ -3,6 +3,8 @@
 // loudly, or fail the run when REQUIRE_INFRA=1 (CI).
 import net from "node:net";
 
+import type { EnvOverrides } from "./app";
+
 export type ServerName = "nats" | "redis" | "mongo";
 
 export const serverUrls: Record<ServerName, string> = {
@@ -10,6 +12,11 @@ export const serverUrls: Record<ServerName, string> = {
 	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
 };
+
+/** A cluster's env on the real servers: NATS, the Redis cacher, and a namespace and database of its own. */
+export function clusterEnv(namespace: string, extra: EnvOverrides = {}): EnvOverrides {
+	return { TRANSPORTER: serverUrls.nats, CACHER: serverUrls.redis, MONGO_URI: `${serverUrls.mongo}/${namespace}`, NAMESPACE: namespace, ...extra };
+}
 
 const AVAILABLE_FLAG = "TEST_SERVERS_AVAILABLE";
 
