@@ -33,17 +33,24 @@ export class MemoryRateLimitStore implements RateLimitStore {
 	}
 }
 
-// One round trip and one command per request: the counter's first hit in a
-// window also sets its expiry. (MULTI/INCR/PEXPIRE/EXEC cost the gateway a
-// fifth of its CPU under load.)
-const HIT = "local count = redis.call('INCR', KEYS[1]) if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return count";
+// The hits of one event-loop turn on one counter go to Redis as a single
+// command, which adds them all and, on a window's first hits, sets the expiry.
+// Each hit still gets its exact place in the shared count. (A command per hit
+// cost the gateway a seventh of its CPU under load, most of it in the socket
+// write; under load many requests arrive in one turn.)
+const ADD = "local count = redis.call('INCRBY', KEYS[1], ARGV[2]) if count == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return count";
 
-type CountingRedis = Redis & { rateLimitHit(key: string, windowMs: number): Promise<number> };
+type CountingRedis = Redis & { rateLimitAdd(key: string, windowMs: number, hits: number): Promise<number> };
+
+/** The hits on one counter waiting for this turn's command, in arrival order. */
+type Waiting = Array<(count: number) => void>;
 
 export function redisRateLimitStore(client: Redis, prefix: string, logger: Service["logger"]): RateLimitStoreClass {
-	client.defineCommand("rateLimitHit", { numberOfKeys: 1, lua: HIT });
+	client.defineCommand("rateLimitAdd", { numberOfKeys: 1, lua: ADD });
 	const counting = client as CountingRedis;
 	return class RedisRateLimitStore implements RateLimitStore {
+		private waiting = new Map<string, Waiting>();
+
 		constructor(private readonly windowMs: number) {}
 
 		/** When the current window ends (epoch ms), for the X-Rate-Limit-Reset header. */
@@ -51,15 +58,29 @@ export function redisRateLimitStore(client: Redis, prefix: string, logger: Servi
 			return (Math.floor(Date.now() / this.windowMs) + 1) * this.windowMs;
 		}
 
-		async inc(key: string): Promise<number> {
+		inc(key: string): Promise<number> {
 			const window = Math.floor(Date.now() / this.windowMs);
 			const counter = `${prefix}:${window}:${key}`;
-			try {
-				return await counting.rateLimitHit(counter, this.windowMs);
-			} catch (err) {
-				// Fail open: an unreachable Redis must not take the whole API down.
-				logger.warn(`Rate limit store unavailable, request allowed: ${(err as Error).message}`);
-				return 0;
+			if (this.waiting.size === 0) setImmediate(() => this.send());
+			return new Promise(resolve => {
+				const hits = this.waiting.get(counter);
+				if (hits) hits.push(resolve);
+				else this.waiting.set(counter, [resolve]);
+			});
+		}
+
+		private send(): void {
+			const batch = this.waiting;
+			this.waiting = new Map();
+			for (const [counter, hits] of batch) {
+				counting.rateLimitAdd(counter, this.windowMs, hits.length).then(
+					total => hits.forEach((resolve, i) => resolve(total - hits.length + 1 + i)),
+					(err: Error) => {
+						// Fail open: an unreachable Redis must not take the whole API down.
+						logger.warn(`Rate limit store unavailable, ${hits.length} request(s) allowed: ${err.message}`);
+						hits.forEach(resolve => resolve(0));
+					},
+				);
 			}
 		}
 	};

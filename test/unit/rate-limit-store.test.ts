@@ -28,6 +28,20 @@ describeWithServers(["redis"], "Redis rate-limit store", () => {
 		expect(await gatewayB.inc("198.51.100.1")).toBe(1);
 	});
 
+	it("gives every request of a burst its own place in the shared count", async () => {
+		const prefix = uniqueName("rl");
+		const gatewayA = new (redisRateLimitStore(a, prefix, logger))(60_000);
+		const gatewayB = new (redisRateLimitStore(b, prefix, logger))(60_000);
+		// Hits arriving in the same event-loop turn go to Redis together.
+		const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? gatewayA : gatewayB).inc("203.0.113.7")));
+		expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+		// Arrival order within one gateway is kept.
+		const fromA = counts.filter((_, i) => i % 2);
+		expect(fromA).toEqual([...fromA].sort((x, y) => x - y));
+		const [key] = await a.keys(`${prefix}:*`);
+		expect(await a.pttl(key)).toBeGreaterThan(0);
+	});
+
 	it("starts a fresh count in the next window and lets old counters expire", async () => {
 		const prefix = uniqueName("rl");
 		const store = new (redisRateLimitStore(a, prefix, logger))(1000);
