@@ -1,13 +1,17 @@
 // Checkout end to end through the gateway: BENCH_USERS shoppers, each
 // filling a cart and checking out in a loop for BENCH_SECONDS. Sends
-// {ordersPerSecond, p50, p99, errors, confirmed, cancelled} to its parent.
+// {ordersPerSecond, p50, p99, errors, confirmed, cancelled, cpu} to its
+// parent; cpu is the µs per order of each process named in BENCH_CPU_PIDS.
 import { randomUUID } from "node:crypto";
 import type { AuthResult, Order, Page, Product } from "../lib/contract";
 import { DEVELOPMENT_ADMIN } from "../lib/env";
+import { cpuSince, perUnit } from "./cpu";
 
 const base = process.env.BENCH_URL!;
 const users = Number(process.env.BENCH_USERS ?? 20);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+/** Processes whose CPU per order to report, {name: pid} (only while shopping, not while signing up). */
+const cpuPids = JSON.parse(process.env.BENCH_CPU_PIDS ?? "{}") as Record<string, number>;
 const card = { number: "4242424242424242", expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: "123" };
 const address = { name: "Bench", line1: "1 Load St", city: "Springfield", postalCode: "12345", country: "US" };
 
@@ -45,8 +49,11 @@ async function main(): Promise<void> {
 		}
 	};
 	const began = Date.now();
+	const cpuAtStart = process.cpuUsage();
+	const cpuUsed = cpuSince(cpuPids);
 	await Promise.all(shoppers.map(shop));
 	const elapsed = (Date.now() - began) / 1000;
+	const load = process.cpuUsage(cpuAtStart);
 	latencies.sort((a, b) => a - b);
 	process.send!({
 		ordersPerSecond: (confirmed + cancelled) / elapsed,
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
 		errors,
 		confirmed,
 		cancelled,
+		cpu: perUnit(cpuUsed(), load.user + load.system, confirmed + cancelled),
 	});
 	process.exit(0);
 }

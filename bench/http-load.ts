@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 
 const url = process.env.BENCH_URL!;
 const uniqueQuery = process.env.BENCH_UNIQUE_QUERY;
+const cpuAtStart = process.cpuUsage();
 
 autocannon(
 	{
@@ -21,7 +22,16 @@ autocannon(
 			console.error(err);
 			process.exit(1);
 		}
-		process.send!({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx });
+		const cpu = process.cpuUsage(cpuAtStart);
+		process.send!({
+			rps: result.requests.average,
+			p50: result.latency.p50,
+			p99: result.latency.p99,
+			errors: result.errors,
+			non2xx: result.non2xx,
+			requests: result.requests.total,
+			loadCpuMicros: cpu.user + cpu.system,
+		});
 		process.exit(0);
 	},
 );

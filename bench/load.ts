@@ -7,6 +7,10 @@ export interface HttpResult {
 	p99: number;
 	errors: number;
 	non2xx: number;
+	/** Requests answered in the run. */
+	requests: number;
+	/** CPU µs the load generator itself used. */
+	loadCpuMicros: number;
 }
 
 export interface LoadOptions {

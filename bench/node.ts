@@ -14,8 +14,20 @@ function gatewayWithBenchRoutes(): ServiceSchema {
 	return { ...ApiService, settings: { ...ApiService.settings, routes } } as ServiceSchema;
 }
 
+/** On every bench node: its heap after a full collection, for the soak. */
+const HeapProbe: ServiceSchema = {
+	name: "benchHeap",
+	actions: {
+		usedAfterGc: () => {
+			global.gc?.();
+			return process.memoryUsage().heapUsed;
+		},
+	},
+};
+
 async function main(): Promise<void> {
 	const broker = new ServiceBroker(brokerConfig(readEnv()));
+	broker.createService(HeapProbe);
 	for (const name of (process.env.BENCH_SERVICES ?? "").split(",").filter(Boolean)) {
 		if (name === "bench") broker.createService(BenchService);
 		else if (name === "api") broker.createService(gatewayWithBenchRoutes());

@@ -10,6 +10,8 @@ const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
 export interface Proc {
 	name: string;
 	child: ChildProcess;
+	/** The broker's node id, for app nodes (from their ready message). */
+	nodeID?: string;
 	stop(): Promise<void>;
 }
 
@@ -20,7 +22,8 @@ export function start(name: string, entry: string, env: Record<string, string>, 
 	const child = fork(path.join(ROOT, entry), [], {
 		cwd: ROOT,
 		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "fatal", METRICS_PORT: "off", ...env },
-		execArgv: ["--import", TSX],
+		// --expose-gc: the soak reads each node's heap after a full collection.
+		execArgv: ["--import", TSX, "--expose-gc"],
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
 	const proc: Proc = {
@@ -38,8 +41,9 @@ export function start(name: string, entry: string, env: Record<string, string>, 
 	running.add(proc);
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms`)), timeoutMs);
-		child.once("message", () => {
+		child.once("message", (message: { nodeID?: string }) => {
 			clearTimeout(timer);
+			proc.nodeID = message.nodeID;
 			resolve(proc);
 		});
 		child.once("exit", code => reject(new Error(`${name} exited with ${code} before it was ready`)));

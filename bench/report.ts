@@ -24,8 +24,12 @@ export interface BenchResults {
 	machine: { cpus: number; node: string };
 	http: Record<string, HttpResult>;
 	calls: Record<string, CallResult>;
-	checkout: { ordersPerSecond: number; p50: number; p99: number; errors: number; confirmed: number; cancelled: number };
-	soak: { seconds: number; nodes: Record<string, { firstMb: number; lastMb: number; growth: number }> };
+	/** Per HTTP scenario: CPU µs per request of each process that served it, the load generator and the total. */
+	httpCpu: Record<string, Record<string, number>>;
+	/** cpu: CPU µs per order of each process, the load generator and the total. */
+	checkout: { ordersPerSecond: number; p50: number; p99: number; errors: number; confirmed: number; cancelled: number; cpu: Record<string, number> };
+	/** Heap after a full collection, once warmed up and at the end. */
+	soak: { seconds: number; warmUpSeconds: number; nodes: Record<string, { firstMb: number; lastMb: number; growth: number }> };
 	ratios: Ratio[];
 }
 
@@ -47,11 +51,21 @@ function ratioLine(r: Ratio): string {
 	return `| ${r.name} | ${r.value.toFixed(2)} | ${r.target ?? ""} | ${verdict} | ${r.note ?? ""} |`;
 }
 
+/** "total 412: gateway 215, worker 79, ..." with the biggest first. */
+export function cpuBreakdown(cpu: Record<string, number>, scale = 1, digits = 0): string {
+	const { total, ...parts } = cpu;
+	const listed = Object.entries(parts)
+		.sort((a, b) => b[1] - a[1])
+		.map(([name, value]) => `${name} ${(value / scale).toFixed(digits)}`);
+	return `${(total / scale).toFixed(digits)} (${listed.join(", ")})`;
+}
+
 export function writeReport(results: BenchResults): void {
 	mkdirSync(RESULTS, { recursive: true });
 	writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(results, null, 2) + "\n");
 	writeFileSync(path.join(RESULTS, "throughput.svg"), svgChart(results.http));
 	const http = Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`);
+	const cpu = Object.entries(results.httpCpu).map(([name, c]) => `| ${name} | ${cpuBreakdown(c)} |`);
 	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
 	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${m.firstMb.toFixed(1)} | ${m.lastMb.toFixed(1)} | ${(m.growth * 100).toFixed(1)} % |`);
 	const c = results.checkout;
@@ -74,6 +88,12 @@ ${results.ratios.map(ratioLine).join("\n")}
 |---|---|---|---|---|
 ${http.join("\n")}
 
+CPU time per request, by process (µs, from \`/proc\`; steadier than req/s on shared cores):
+
+| scenario | total (by process) |
+|---|---|
+${cpu.join("\n")}
+
 ## Broker calls without HTTP
 
 | scenario | calls/s | p50 ms | p99 ms |
@@ -84,9 +104,11 @@ ${calls.join("\n")}
 
 ${c.ordersPerSecond.toFixed(1)} orders/s, p50 ${c.p50.toFixed(0)} ms, p99 ${c.p99.toFixed(0)} ms, ${c.errors} errors (${c.confirmed} confirmed, ${c.cancelled} cancelled).
 
-## Soak (${results.soak.seconds} s of mixed traffic): heap used per node
+CPU time per order, by process (ms): ${cpuBreakdown(c.cpu, 1000, 1)}.
 
-| node | first MB | last MB | growth |
+## Soak (${results.soak.seconds} s of mixed traffic): heap per node after a full GC
+
+| node | after ${results.soak.warmUpSeconds} s warm-up, MB | at the end, MB | growth |
 |---|---|---|---|
 ${soak.join("\n")}
 `;

@@ -10,12 +10,15 @@ import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
 import { readEnv } from "../lib/env";
 import { freePort, measure, start, stopAll, waitUntil, type Proc } from "./processes";
+import { cpuSince, infraPids, perUnit } from "./cpu";
 import { httpLoad, type HttpResult } from "./load";
 import { writeReport, type BenchResults, type CallResult, type Ratio } from "./report";
 
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 2 : 8;
 const RUNS = quick ? 1 : 3;
+/** Untimed load first, so the JIT has compiled the hot paths before anything is measured. */
+const WARM_UP_SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
 const ROOT = path.join(__dirname, "..");
 
@@ -29,17 +32,11 @@ const infra = Object.fromEntries(
 /** Production-like: metrics, request ids and rate limiting on (with a limit that never bites). */
 const common = { METRICS_PORT: "0", RATE_LIMIT: "1000000000", AUTH_RATE_LIMIT: "1000000000" };
 
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
 function cluster(extra: Record<string, string> = {}) {
 	return { ...common, TRANSPORTER: infra.TRANSPORTER, CACHER: infra.CACHER, NAMESPACE: `bench${randomBytes(3).toString("hex")}`, ...extra };
 }
-
-async function median(run: () => Promise<HttpResult>): Promise<HttpResult> {
-	const results: HttpResult[] = [];
-	for (let i = 0; i < RUNS; i++) results.push(await run());
-	return results.sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)];
-}
-
-const get = (url: string, uniqueQuery?: string) => median(() => httpLoad({ url, connections: CONNECTIONS, seconds: SECONDS, uniqueQuery }));
 
 async function gateway(env: Record<string, string>, services: string): Promise<{ proc: Proc; url: string }> {
 	const port = await freePort();
@@ -54,31 +51,54 @@ async function ready(url: string, path: string): Promise<void> {
 async function main(): Promise<void> {
 	console.log(`bench: ${quick ? "quick" : "full"} run; starting servers`);
 	execFileSync("bash", [path.join(ROOT, "scripts/infra.sh"), "up"], { stdio: ["ignore", "ignore", "inherit"] });
+	const servers = infraPids(ROOT);
 	const http: Record<string, HttpResult> = {};
+	const httpCpu: Record<string, Record<string, number>> = {};
 	const calls: Record<string, CallResult> = {};
+	/** Load on one URL (the median of RUNS runs), and the CPU µs per request of each process that serves it. */
+	const get = async (name: string, url: string, pids: Record<string, number | undefined>, uniqueQuery?: string) => {
+		await httpLoad({ url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, uniqueQuery });
+		const runs: HttpResult[] = [];
+		const cpuUsed = cpuSince(pids);
+		for (let i = 0; i < RUNS; i++) runs.push(await httpLoad({ url, connections: CONNECTIONS, seconds: SECONDS, uniqueQuery }));
+		httpCpu[name] = perUnit(cpuUsed(), sum(runs.map(r => r.loadCpuMicros)), sum(runs.map(r => r.requests)));
+		http[name] = runs.sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
+	};
 	const route = "/api/products?pageSize=4";
 
+	// The catalog the HTTP scenarios serve: the demo catalog in a database of
+	// its own, seeded by one development start (production never seeds).
+	const catalogDb = { MONGO_URI: `${infra.MONGO_URI}bench${randomBytes(3).toString("hex")}` };
+	await (await start("seed", "bench/node.ts", { ...catalogDb, NODE_ENV: "development", BENCH_SERVICES: "products" })).stop();
+	const production = { ...common, ...catalogDb, NODE_ENV: "production", JWT_SECRET: randomBytes(32).toString("hex") };
+
 	// 1. One process: the gateway serving a cached catalog page, and the baselines.
-	const local = await gateway({ ...common, NODE_ENV: "test", METRICS_PORT: "0" }, "api,products");
-	await ready(local.url, route);
-	const body = await (await fetch(`${local.url}${route}`)).text();
+	//    Embedded (in-memory cache and rate limit), then as in production (Redis).
+	const embedded = await gateway({ ...production, CACHER: "" }, "api,products");
+	await ready(embedded.url, route);
+	const body = await (await fetch(`${embedded.url}${route}`)).text();
 	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"]]) {
 		const port = await freePort();
 		const proc = await start(name, entry, { PORT: String(port), BENCH_BODY: body });
-		http[name] = await get(`http://127.0.0.1:${port}${route}`);
+		await get(name, `http://127.0.0.1:${port}${route}`, { server: proc.child.pid });
 		await proc.stop();
 	}
-	http["gateway, local action, cached"] = await get(`${local.url}${route}`);
+	await get("gateway, local action, cached in memory", `${embedded.url}${route}`, { gateway: embedded.proc.child.pid });
+	await embedded.proc.stop();
+	const local = await gateway(cluster(production), "api,products");
+	await ready(local.url, route);
+	await get("gateway, local action, cached in Redis", `${local.url}${route}`, { gateway: local.proc.child.pid, redis: servers.redis });
 	await local.proc.stop();
 	console.log(`bench: HTTP baselines done (body ${body.length} bytes)`);
 
-	// 2. Gateway -> NATS -> catalog node, with the shared Redis cache.
-	const natsEnv = cluster({ NODE_ENV: "test" });
+	// 2. The same, with the catalog on a node of its own: gateway -> NATS -> worker.
+	const natsEnv = cluster(production);
 	const worker = await start("catalog", "bench/node.ts", { ...natsEnv, BENCH_SERVICES: "products" });
 	const remote = await gateway(natsEnv, "api");
 	await ready(remote.url, route);
-	http["gateway -> NATS -> worker, cache hit"] = await get(`${remote.url}${route}`);
-	http["gateway -> NATS -> worker, cache miss"] = await get(`${remote.url}/api/products?pageSize=4&sort=price`, "q");
+	const hop = { gateway: remote.proc.child.pid, worker: worker.child.pid, ...servers };
+	await get("gateway -> NATS -> worker, cache hit", `${remote.url}${route}`, hop);
+	await get("gateway -> NATS -> worker, cache miss", `${remote.url}/api/products?pageSize=4&sort=price`, hop, "q");
 	await remote.proc.stop();
 	await worker.stop();
 	console.log("bench: NATS hop done");
@@ -101,10 +121,10 @@ async function main(): Promise<void> {
 	const cpuGateway = await gateway(cpuEnv, "api");
 	const cpu1 = await start("cpu1", "bench/node.ts", { ...cpuEnv, BENCH_SERVICES: "bench" });
 	await ready(cpuGateway.url, "/api/bench/cpu");
-	http["CPU-bound route, 1 worker"] = await get(`${cpuGateway.url}/api/bench/cpu`);
+	await get("CPU-bound route, 1 worker", `${cpuGateway.url}/api/bench/cpu`, { gateway: cpuGateway.proc.child.pid, worker: cpu1.child.pid, "nats-server": servers["nats-server"] });
 	const cpu2 = await start("cpu2", "bench/node.ts", { ...cpuEnv, BENCH_SERVICES: "bench" });
 	await new Promise(resolve => setTimeout(resolve, 1500)); // the gateway learns of the new node
-	http["CPU-bound route, 2 workers"] = await get(`${cpuGateway.url}/api/bench/cpu`);
+	await get("CPU-bound route, 2 workers", `${cpuGateway.url}/api/bench/cpu`, { gateway: cpuGateway.proc.child.pid, worker: cpu1.child.pid, worker2: cpu2.child.pid, "nats-server": servers["nats-server"] });
 	await Promise.all([cpuGateway.proc.stop(), cpu1.stop(), cpu2.stop()]);
 	console.log("bench: scaling done");
 
@@ -120,44 +140,62 @@ async function main(): Promise<void> {
 	await ready(shop.url, "/health/ready");
 	await waitUntil(async () => (await fetch(`${shop.url}/api/products?pageSize=1`)).status === 200, 30_000, "catalog");
 	const checkoutSeconds = quick ? 4 : 20;
-	const checkout = await measure<BenchResults["checkout"]>("bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: "20", BENCH_SECONDS: String(checkoutSeconds) });
+	const shopPids = { gateway: shop.proc.child.pid, ...Object.fromEntries(nodes.map(node => [node.name, node.child.pid])), ...servers };
+	const checkout = await measure<BenchResults["checkout"]>("bench/checkout-load.ts", {
+		BENCH_URL: shop.url,
+		BENCH_USERS: "20",
+		BENCH_SECONDS: String(checkoutSeconds),
+		BENCH_CPU_PIDS: JSON.stringify(shopPids),
+	});
 	console.log("bench: checkout done");
 
+	// Soak: mixed traffic; each node's heap after a full collection, first once
+	// warmed up, then at the end. A leak shows as growth that the GC cannot take back.
 	const soakSeconds = quick ? 10 : 180;
+	const warmUpSeconds = quick ? 3 : 30;
 	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shopEnv, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
 	await observer.start();
-	const nodeIDs = (await observer.call<{ id: string; local: boolean; available: boolean }[], object>("$node.list", { onlyAvailable: true })).filter(n => !n.local).map(n => n.id);
+	const appNodes = [shop.proc, ...nodes];
 	const heap = async () =>
 		Object.fromEntries(
-			await Promise.all(nodeIDs.map(async id => [id, ((await observer.call<{ process: { memory: { heapUsed: number } } }, object>("$node.health", {}, { nodeID: id })).process.memory.heapUsed) / 1e6] as const)),
+			await Promise.all(appNodes.map(async node => [node.name, (await observer.call<number, object>("benchHeap.usedAfterGc", {}, { nodeID: node.nodeID })) / 1e6] as const)),
 		);
-	const first = await heap();
 	const traffic = Promise.all([
 		httpLoad({ url: `${shop.url}${route}`, connections: 10, seconds: soakSeconds }),
 		measure("bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: "5", BENCH_SECONDS: String(soakSeconds) }),
 	]);
-	const samples: Record<string, number>[] = [];
-	const sampler = setInterval(() => void heap().then(sample => samples.push(sample)), 2000);
-	await traffic;
-	clearInterval(sampler);
+	await new Promise(resolve => setTimeout(resolve, warmUpSeconds * 1000));
+	const first = await heap();
+	await new Promise(resolve => setTimeout(resolve, (soakSeconds - warmUpSeconds - 1) * 1000));
 	const last = await heap();
-	const soakNodes = Object.fromEntries(nodeIDs.map(id => [id, { firstMb: first[id], lastMb: last[id], growth: last[id] / first[id] - 1 }]));
+	await traffic;
+	const soakNodes = Object.fromEntries(appNodes.map(({ name }) => [name, { firstMb: first[name], lastMb: last[name], growth: last[name] / first[name] - 1 }]));
 	await observer.stop();
 	await Promise.all([shop.proc.stop(), ...nodes.map(node => node.stop())]);
 	console.log("bench: soak done");
 
 	const ratio = (name: string, value: number, target?: number, note?: string): Ratio => ({ name, value, target, note });
 	const h = (name: string) => http[name].rps;
+	const hopCpu = httpCpu["gateway -> NATS -> worker, cache hit"];
+	const localCpu = httpCpu["gateway, local action, cached in Redis"];
+	const dbShare = (checkout.cpu.ferretdb ?? 0) / 1000;
 	const ratios: Ratio[] = [
 		ratio("fastify / bare http", h("fastify") / h("bare node http")),
-		ratio("gateway local cached / bare http", h("gateway, local action, cached") / h("bare node http"), 0.7),
-		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached"), 0.75),
-		ratio("gateway via NATS miss / hit", h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit")),
+		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
+			`as in production (Redis cache and rate limit); CPU per request: gateway ${localCpu.gateway.toFixed(0)} µs, bare http ${httpCpu["bare node http"].server.toFixed(0)} µs`),
+		ratio("gateway local cached in memory / bare http", h("gateway, local action, cached in memory") / h("bare node http"), undefined, "embedded defaults"),
+		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"), 0.75,
+			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`),
+		ratio("gateway CPU per request, local / via NATS", localCpu.gateway / hopCpu.gateway, 0.75,
+			"the NATS ratio where the gateway has a core of its own (its CPU is then the bottleneck)"),
+		ratio("gateway via NATS miss / hit", h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit"), undefined,
+			`a miss reads FerretDB: ${((httpCpu["gateway -> NATS -> worker, cache miss"].ferretdb ?? 0) / 1000).toFixed(1)} ms of its CPU per request`),
 		ratio("broker calls NATS / local (100 in flight)", calls["NATS JSON, 100 in flight"].callsPerSecond / calls["local, 100 in flight"].callsPerSecond),
 		ratio("broker calls Notepack / JSON over NATS (100 in flight)", calls["NATS Notepack, 100 in flight"].callsPerSecond / calls["NATS JSON, 100 in flight"].callsPerSecond),
 		ratio("CPU-bound route, 2 workers / 1 worker", h("CPU-bound route, 2 workers") / h("CPU-bound route, 1 worker"), undefined, "2 cores shared by gateway, workers and load"),
-		ratio("checkout orders/s / 150", checkout.ordersPerSecond / 150, 1, `p99 ${checkout.p99.toFixed(0)} ms (target < 250), ${checkout.errors} errors`),
-		ratio("soak: largest heap growth (last / first)", 1 + Math.max(...Object.values(soakNodes).map(n => n.growth))),
+		ratio("checkout orders/s / 150", checkout.ordersPerSecond / 150, 1,
+			`p99 ${checkout.p99.toFixed(0)} ms (target < 250), ${checkout.errors} errors; FerretDB, one command at a time, uses ${dbShare.toFixed(1)} ms CPU per order (ceiling ~${(1000 / Math.max(dbShare, 0.001)).toFixed(0)} orders/s)`),
+		ratio("soak: largest heap growth after GC (end / warmed up)", 1 + Math.max(...Object.values(soakNodes).map(n => n.growth))),
 	];
 
 	writeReport({
@@ -167,7 +205,8 @@ async function main(): Promise<void> {
 		http,
 		calls,
 		checkout,
-		soak: { seconds: soakSeconds, nodes: soakNodes },
+		httpCpu,
+		soak: { seconds: soakSeconds, warmUpSeconds, nodes: soakNodes },
 		ratios,
 	});
 }
