@@ -151,8 +151,8 @@ async function main(): Promise<void> {
 
 	// Soak: mixed traffic; each node's heap after a full collection, first once
 	// warmed up, then at the end. A leak shows as growth that the GC cannot take back.
-	const soakSeconds = quick ? 10 : 180;
-	const warmUpSeconds = quick ? 3 : 30;
+	const soakSeconds = quick ? 8 : 180;
+	const warmUpSeconds = quick ? 2 : 30;
 	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shopEnv, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
 	await observer.start();
 	const appNodes = [shop.proc, ...nodes];

@@ -22,15 +22,22 @@ export async function everything<T>(call: Call, action: string): Promise<T[]> {
 	}
 }
 
+/** The services that publish facts through an outbox (mixins/outbox.mixin.ts). */
+const OUTBOX_SERVICES = ["orders", "shipping", "users"];
+
 export async function checkConsistency(call: Call): Promise<ConsistencyReport> {
-	const [orders, payments, shipments, notifications, levels] = await Promise.all([
+	const [orders, payments, shipments, notifications, levels, backlogs] = await Promise.all([
 		everything<Order>(call, "orders.all"),
 		everything<Payment>(call, "payments.list"),
 		everything<Shipment>(call, "shipping.list"),
 		everything<Notification>(call, "notifications.all"),
 		everything<StockLevel>(call, "inventory.levels"),
+		Promise.all(OUTBOX_SERVICES.map(service => call<number>(`${service}.outboxBacklog`))),
 	]);
 	const violations: string[] = [];
+	OUTBOX_SERVICES.forEach((service, i) => {
+		if (backlogs[i] > 0) violations.push(`${service}: ${backlogs[i]} documents hold facts not yet published`);
+	});
 	const paymentOf = new Map(payments.map(p => [p.orderId, p]));
 	const shipmentsOf = new Map<string, Shipment[]>();
 	for (const s of shipments) shipmentsOf.set(s.orderId, [...(shipmentsOf.get(s.orderId) ?? []), s]);

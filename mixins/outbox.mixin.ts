@@ -55,16 +55,27 @@ export function withFacts(update: Record<string, Record<string, unknown>>, ...fa
 
 const OutboxSchema: DbServiceSchema<OutboxService> = {
 	name: "",
+	actions: {
+		/** How many documents hold facts not yet published: 0 once the cluster has settled. */
+		outboxBacklog: {
+			visibility: "public", // for the consistency check and the REPL, not the gateway
+			async handler(this: OutboxService): Promise<number> {
+				return this.adapter.count({ query: { outboxPending: true } });
+			},
+		},
+	},
 	methods: {
 		async publishOutbox(this: OutboxService, id: string): Promise<void> {
-			const doc = (await this.adapter.findById(id)) as { outbox?: OutboxFact[] } | null;
+			const found = await this.adapter.findById(id);
+			// Plain objects: the facts go back to the database as values to remove.
+			const doc = found ? ((await this.adapter.entityToObject(found)) as { outbox?: OutboxFact[] }) : null;
 			const facts = doc?.outbox ?? [];
 			if (facts.length === 0) return;
-			const sent: string[] = [];
+			const sent: OutboxFact[] = [];
 			for (const item of facts) {
 				try {
 					await sendToChannel(this.broker, item.channel, item.payload, { msgID: item.id });
-					sent.push(item.id);
+					sent.push(item);
 				} catch (err) {
 					// Stays in the outbox; the sweep tries again.
 					this.logger.warn(`Fact ${item.channel} ${item.id} not published yet: ${(err as Error).message}`);
@@ -72,8 +83,10 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 				}
 			}
 			if (sent.length === 0) return;
-			await this.adapter.updateMany({ _id: id }, { $pull: { outbox: { id: { $in: sent } } } });
-			await this.adapter.updateMany({ _id: id, outbox: { $size: 0 } }, { $set: { outboxPending: false } });
+			// Each published fact leaves by exact value: FerretDB ignores a $pull
+			// by condition ({id: ...}), and NeDB has no $pullAll.
+			for (const item of sent) await this.adapter.updateMany({ _id: id }, { $pull: { outbox: item } });
+			if (sent.length === facts.length) await this.adapter.updateMany({ _id: id, outbox: { $size: 0 } }, { $set: { outboxPending: false } });
 		},
 
 		async sweepOutbox(this: OutboxService): Promise<void> {
