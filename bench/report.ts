@@ -1,6 +1,6 @@
 // The benchmark's outputs: a JSON file for machines, a Markdown report with an
 // SVG chart for people, and the ratios on the console.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HttpResult } from "./load";
 
@@ -60,6 +60,29 @@ export function cpuBreakdown(cpu: Record<string, number>, scale = 1, digits = 0)
 	return `${(total / scale).toFixed(digits)} (${listed.join(", ")})`;
 }
 
+const README = path.join(__dirname, "..", "README.md");
+const HEADLINE = /(<!-- bench:headline -->\n)[\s\S]*?(<!-- \/bench:headline -->)/;
+
+/** The README's copy of the run's headline, between its bench:headline markers, so it never goes stale. */
+function updateReadmeHeadline(results: BenchResults): void {
+	const readme = readFileSync(README, "utf8");
+	if (!HEADLINE.test(readme)) return;
+	const c = results.checkout;
+	const headline = `${results.date.slice(0, 10)}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.quick ? "quick mode" : "median of 3 runs"}:
+
+| ratio | value | target | |
+|---|---|---|---|
+${results.ratios.filter(r => r.target != null).map(r => ratioLine(r).split(" | ").slice(0, 4).join(" | ") + " |").join("\n")}
+
+| scenario | req/s | p99 ms |
+|---|---|---|
+${Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p99} |`).join("\n")}
+
+Checkout on the cluster: ${c.ordersPerSecond.toFixed(1)} orders/s, p99 ${c.p99.toFixed(0)} ms, ${c.errors} errors.
+`;
+	writeFileSync(README, readme.replace(HEADLINE, (_, open: string, close: string) => `${open}${headline}${close}`));
+}
+
 export function writeReport(results: BenchResults): void {
 	mkdirSync(RESULTS, { recursive: true });
 	writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(results, null, 2) + "\n");
@@ -113,6 +136,7 @@ CPU time per order, by process (ms): ${cpuBreakdown(c.cpu, 1000, 1)}.
 ${soak.join("\n")}
 `;
 	writeFileSync(path.join(__dirname, "REPORT.md"), md);
+	updateReadmeHeadline(results);
 	console.log("\nRatios:");
 	for (const r of results.ratios) console.log(`  ${r.name.padEnd(52)} ${r.value.toFixed(2)}${r.target != null ? `  (target ${r.target}: ${r.value >= r.target ? "met" : "not met"})` : ""}`);
 }
