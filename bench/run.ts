@@ -182,7 +182,7 @@ async function main(): Promise<void> {
 	const ratios: Ratio[] = [
 		ratio("fastify / bare http", h("fastify") / h("bare node http")),
 		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
-			`as in production (Redis cache and rate limit); CPU per request: gateway ${localCpu.gateway.toFixed(0)} µs, bare http ${httpCpu["bare node http"].server.toFixed(0)} µs`),
+			`as in production (Redis cache and rate limit); CPU per request ${httpCpu["bare node http"].server.toFixed(0)} µs bare vs ${localCpu.gateway.toFixed(0)} µs gateway (${(httpCpu["bare node http"].server / localCpu.gateway).toFixed(2)})`),
 		ratio("gateway local cached in memory / bare http", h("gateway, local action, cached in memory") / h("bare node http"), undefined, "embedded defaults"),
 		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"), 0.75,
 			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`),
