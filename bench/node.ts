@@ -14,20 +14,21 @@ function gatewayWithBenchRoutes(): ServiceSchema {
 	return { ...ApiService, settings: { ...ApiService.settings, routes } } as ServiceSchema;
 }
 
-/** On every bench node: its heap after a full collection, for the soak. */
-const HeapProbe: ServiceSchema = {
-	name: "benchHeap",
+/** On every bench node: its memory after a full collection, for the soak. */
+const MemoryProbe: ServiceSchema = {
+	name: "benchMemory",
 	actions: {
-		usedAfterGc: () => {
+		afterGc: () => {
 			global.gc?.();
-			return process.memoryUsage().heapUsed;
+			const { heapUsed, rss } = process.memoryUsage();
+			return { heapMb: heapUsed / 1e6, rssMb: rss / 1e6 };
 		},
 	},
 };
 
 async function main(): Promise<void> {
 	const broker = new ServiceBroker(brokerConfig(readEnv()));
-	broker.createService(HeapProbe);
+	broker.createService(MemoryProbe);
 	for (const name of (process.env.BENCH_SERVICES ?? "").split(",").filter(Boolean)) {
 		if (name === "bench") broker.createService(BenchService);
 		else if (name === "api") broker.createService(gatewayWithBenchRoutes());

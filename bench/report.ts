@@ -29,7 +29,13 @@ export interface BenchResults {
 	/** cpu: CPU µs per order of each process, the load generator and the total. */
 	checkout: { ordersPerSecond: number; p50: number; p99: number; errors: number; confirmed: number; cancelled: number; cpu: Record<string, number> };
 	/** Heap after a full collection, once warmed up and at the end. */
-	soak: { seconds: number; warmUpSeconds: number; nodes: Record<string, { firstMb: number; lastMb: number; growth: number }> };
+	soak: {
+		seconds: number;
+		warmUpSeconds: number;
+		sampleSeconds: number;
+		/** Per node, sampled every sampleSeconds after the warm-up: heap used and RSS after a full GC, and the heap's growth from first to last. */
+		nodes: Record<string, { heapMb: number[]; rssMb: number[]; growth: number }>;
+	};
 	ratios: Ratio[];
 }
 
@@ -90,7 +96,8 @@ export function writeReport(results: BenchResults): void {
 	const http = Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`);
 	const cpu = Object.entries(results.httpCpu).map(([name, c]) => `| ${name} | ${cpuBreakdown(c)} |`);
 	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
-	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${m.firstMb.toFixed(1)} | ${m.lastMb.toFixed(1)} | ${(m.growth * 100).toFixed(1)} % |`);
+	const mb = (values: number[]) => values.map(v => v.toFixed(1)).join(" ");
+	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${mb(m.heapMb)} | ${(m.growth * 100).toFixed(1)} % | ${mb([m.rssMb[0], m.rssMb[m.rssMb.length - 1]])} |`);
 	const c = results.checkout;
 	const md = `# Benchmark report
 
@@ -129,9 +136,11 @@ ${c.ordersPerSecond.toFixed(1)} orders/s, p50 ${c.p50.toFixed(0)} ms, p99 ${c.p9
 
 CPU time per order, by process (ms): ${cpuBreakdown(c.cpu, 1000, 1)}.
 
-## Soak (${results.soak.seconds} s of mixed traffic): heap per node after a full GC
+## Soak (${results.soak.seconds} s of mixed traffic): memory per node after a full GC
 
-| node | after ${results.soak.warmUpSeconds} s warm-up, MB | at the end, MB | growth |
+Sampled every ${results.soak.sampleSeconds} s after a ${results.soak.warmUpSeconds} s warm-up.
+
+| node | heap used, MB | heap growth | RSS first, last, MB |
 |---|---|---|---|
 ${soak.join("\n")}
 `;

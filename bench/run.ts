@@ -149,27 +149,34 @@ async function main(): Promise<void> {
 	});
 	console.log("bench: checkout done");
 
-	// Soak: mixed traffic; each node's heap after a full collection, first once
-	// warmed up, then at the end. A leak shows as growth that the GC cannot take back.
+	// Soak: mixed traffic; each node's memory after a full collection, sampled
+	// from the end of a warm-up to the end. A leak shows as heap growth that the
+	// GC cannot take back.
 	const soakSeconds = quick ? 8 : 180;
 	const warmUpSeconds = quick ? 2 : 30;
+	const sampleSeconds = quick ? 2 : 15;
 	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shopEnv, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
 	await observer.start();
 	const appNodes = [shop.proc, ...nodes];
-	const heap = async () =>
-		Object.fromEntries(
-			await Promise.all(appNodes.map(async node => [node.name, (await observer.call<number, object>("benchHeap.usedAfterGc", {}, { nodeID: node.nodeID })) / 1e6] as const)),
-		);
+	const sample = () =>
+		Promise.all(appNodes.map(node => observer.call<{ heapMb: number; rssMb: number }, object>("benchMemory.afterGc", {}, { nodeID: node.nodeID })));
 	const traffic = Promise.all([
 		httpLoad({ url: `${shop.url}${route}`, connections: 10, seconds: soakSeconds }),
 		measure("bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: "5", BENCH_SECONDS: String(soakSeconds) }),
 	]);
-	await new Promise(resolve => setTimeout(resolve, warmUpSeconds * 1000));
-	const first = await heap();
-	await new Promise(resolve => setTimeout(resolve, (soakSeconds - warmUpSeconds - 1) * 1000));
-	const last = await heap();
+	const samples: Awaited<ReturnType<typeof sample>>[] = [];
+	for (let at = warmUpSeconds; at < soakSeconds; at += sampleSeconds) {
+		await new Promise(resolve => setTimeout(resolve, (at === warmUpSeconds ? warmUpSeconds : sampleSeconds) * 1000));
+		samples.push(await sample());
+	}
 	await traffic;
-	const soakNodes = Object.fromEntries(appNodes.map(({ name }) => [name, { firstMb: first[name], lastMb: last[name], growth: last[name] / first[name] - 1 }]));
+	const soakNodes = Object.fromEntries(
+		appNodes.map(({ name }, i) => {
+			const heap = samples.map(s => s[i].heapMb);
+			const rss = samples.map(s => s[i].rssMb);
+			return [name, { heapMb: heap, rssMb: rss, growth: heap[heap.length - 1] / heap[0] - 1 }];
+		}),
+	);
 	await observer.stop();
 	await Promise.all([shop.proc.stop(), ...nodes.map(node => node.stop())]);
 	console.log("bench: soak done");
@@ -206,7 +213,7 @@ async function main(): Promise<void> {
 		calls,
 		checkout,
 		httpCpu,
-		soak: { seconds: soakSeconds, warmUpSeconds, nodes: soakNodes },
+		soak: { seconds: soakSeconds, warmUpSeconds, sampleSeconds, nodes: soakNodes },
 		ratios,
 	});
 }

@@ -25,6 +25,13 @@ export async function everything<T>(call: Call, action: string): Promise<T[]> {
 /** The services that publish facts through an outbox (mixins/outbox.mixin.ts). */
 const OUTBOX_SERVICES = ["orders", "shipping", "users"];
 
+/** Documents holding unpublished facts, per outbox service the cluster runs (a commerce-only cluster has no users service). */
+async function outboxBacklogs(call: Call): Promise<[string, number][]> {
+	const running = new Set((await call<{ name: string }[]>("$node.services", { onlyAvailable: true, skipInternal: true })).map(s => s.name));
+	const services = OUTBOX_SERVICES.filter(service => running.has(service));
+	return Promise.all(services.map(async service => [service, await call<number>(`${service}.outboxBacklog`)] as [string, number]));
+}
+
 export async function checkConsistency(call: Call): Promise<ConsistencyReport> {
 	const [orders, payments, shipments, notifications, levels, backlogs] = await Promise.all([
 		everything<Order>(call, "orders.all"),
@@ -32,12 +39,10 @@ export async function checkConsistency(call: Call): Promise<ConsistencyReport> {
 		everything<Shipment>(call, "shipping.list"),
 		everything<Notification>(call, "notifications.all"),
 		everything<StockLevel>(call, "inventory.levels"),
-		Promise.all(OUTBOX_SERVICES.map(service => call<number>(`${service}.outboxBacklog`))),
+		outboxBacklogs(call),
 	]);
 	const violations: string[] = [];
-	OUTBOX_SERVICES.forEach((service, i) => {
-		if (backlogs[i] > 0) violations.push(`${service}: ${backlogs[i]} documents hold facts not yet published`);
-	});
+	for (const [service, backlog] of backlogs) if (backlog > 0) violations.push(`${service}: ${backlog} documents hold facts not yet published`);
 	const paymentOf = new Map(payments.map(p => [p.orderId, p]));
 	const shipmentsOf = new Map<string, Shipment[]>();
 	for (const s of shipments) shipmentsOf.set(s.orderId, [...(shipmentsOf.get(s.orderId) ?? []), s]);

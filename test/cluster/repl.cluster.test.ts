@@ -54,7 +54,11 @@ function row(output: string, first: string): string[] {
 
 /** The JSON a command printed (consistency, or any command with --json). */
 function json<T>(output: string): T {
-	return JSON.parse(output.slice(output.search(/^[[{]/m))) as T;
+	try {
+		return JSON.parse(output.slice(output.search(/^[[{]/m))) as T;
+	} catch {
+		throw new Error(`The REPL printed no JSON:\n${output}`);
+	}
 }
 
 describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running cluster", () => {
