@@ -40,23 +40,33 @@ describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
 		const admin = await Shopper.admin(url);
 		const product = await someProduct(url, "outdoor", 0);
 		expect((await admin.call("PATCH", `/inventory/${product.id}`, { available: 10 })).status).toBe(200);
-		const shopper = await Shopper.register(url);
-		await shopper.addToCart(product.id, 1);
-		const placed = await shopper.checkout();
-		expect(placed.body.status).toBe("CONFIRMED");
-		const requestID = placed.headers.get("x-request-id")!;
-
-		// The exporters send spans every 5 s.
-		const checkout = await eventually(async () => spans.find(span => span.tags.action?.name === "orders.checkout" && span.tags.requestID === requestID), span => span !== undefined, 30_000);
-		const trace = () => spans.filter(span => span.traceID === checkout!.traceID);
+		// Spans are telemetry: an exporter drops a batch it cannot send, and
+		// once in a while on a loaded CI machine one node's batch never reached
+		// the collector (cause not found). The propagation this test is about
+		// shows in any complete trace, so a second checkout gets a second chance.
+		const expected = ["api.rest", "orders.checkout", "inventory.reserve", "payments.charge", "inventory.commit"];
 		const actions = (list: Span[]) => new Set(list.map(span => span.tags.action?.name));
-		await eventually(async () => actions(trace()), names => ["api.rest", "orders.checkout", "inventory.reserve", "payments.charge", "inventory.commit"].every(name => names.has(name)), 30_000);
-		const nodes = new Set(trace().map(span => span.tags.nodeID));
+		let trace: Span[] = [];
+		for (let attempt = 1; attempt <= 2; attempt++) {
+			const shopper = await Shopper.register(url);
+			await shopper.addToCart(product.id, 1);
+			const placed = await shopper.checkout();
+			expect(placed.body.status).toBe("CONFIRMED");
+			const requestID = placed.headers.get("x-request-id")!;
+			// The exporters send spans every 5 s.
+			const checkout = await eventually(async () => spans.find(span => span.tags.action?.name === "orders.checkout" && span.tags.requestID === requestID), span => span !== undefined, 15_000);
+			expect(checkout).toBeDefined();
+			const ofCheckout = () => spans.filter(span => span.traceID === checkout!.traceID);
+			trace = await eventually(async () => ofCheckout(), list => expected.every(name => actions(list).has(name)), 15_000);
+			if (expected.every(name => actions(trace).has(name))) break;
+		}
+		expect([...actions(trace)]).toEqual(expect.arrayContaining(expected));
+		const nodes = new Set(trace.map(span => span.tags.nodeID));
 		expect(["gateway", "orders", "catalog", "payments"].filter(node => ![...nodes].some(id => id?.startsWith(`${node}-`)))).toEqual([]);
 		// Spans leave the cluster for a tracing backend: never with card numbers or passwords.
 		expect(JSON.stringify(spans)).not.toMatch(/4242424242424242|correct horse/);
 		// The gateway's span names the route; no span carries a request body.
-		const withParams = trace().filter(span => span.tags.params !== undefined);
+		const withParams = trace.filter(span => span.tags.params !== undefined);
 		expect(withParams.map(span => span.tags.params)).toEqual([{ req: { method: "POST", url: "/api/orders" } }]);
 	});
 });
