@@ -2,8 +2,7 @@
 // swings by a fifth between runs, while CPU time per request holds within a
 // few per cent, so it is what explains a ratio: where each request's time goes.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
@@ -16,18 +15,6 @@ export function cpuMicros(pid: number): number {
 	} catch {
 		return 0;
 	}
-}
-
-/** The servers scripts/infra.sh started (those it found already running have no pid file). */
-export function infraPids(root: string): Record<string, number> {
-	const run = path.join(process.env.INFRA_DIR ?? path.join(root, ".infra"), "run");
-	const names = { "nats-server": "nats", redis: "redis", ferretdb: "mongo" };
-	return Object.fromEntries(
-		Object.entries(names)
-			.map(([label, file]) => [label, path.join(run, `${file}.pid`)] as const)
-			.filter(([, file]) => existsSync(file))
-			.map(([label, file]) => [label, Number(readFileSync(file, "utf8").trim())]),
-	);
 }
 
 /** Starts counting the CPU of named processes; the function it returns gives each one's µs since. */

@@ -6,9 +6,9 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
 import { freePort, start, stopAll, waitUntil } from "./processes";
 import { httpLoad } from "./load";
+import { startInfra } from "./infra";
 
 const ROOT = path.join(__dirname, "..");
 const PROFILES = path.join(__dirname, "results", "profiles");
@@ -56,12 +56,12 @@ function summarize(file: string, top = 15): string {
 }
 
 async function main(): Promise<void> {
-	execFileSync("bash", [path.join(ROOT, "scripts/infra.sh"), "up"], { stdio: ["ignore", "ignore", "inherit"] });
+	const { env: infra } = startInfra();
 	rmSync(PROFILES, { recursive: true, force: true });
 	mkdirSync(PROFILES, { recursive: true });
 	const env = {
-		TRANSPORTER: "nats://127.0.0.1:4222",
-		CACHER: "redis://127.0.0.1:6379",
+		TRANSPORTER: infra.TRANSPORTER,
+		CACHER: infra.CACHER,
 		NAMESPACE: `profile${randomBytes(3).toString("hex")}`,
 		NODE_ENV: "test", // the in-memory demo catalog: this profiles cache hits, not the database
 		METRICS_PORT: "0",

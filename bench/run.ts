@@ -2,15 +2,14 @@
 // NATS, Redis and FerretDB through scripts/infra.sh), drives load from
 // separate processes, measures the baselines in the same run, and reports
 // every figure as a ratio (bench/REPORT.md, bench/results/latest.json).
-import { execFileSync } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
 import { readEnv } from "../lib/env";
 import { freePort, measure, start, stopAll, waitUntil, type Proc } from "./processes";
-import { cpuSince, infraPids, perUnit } from "./cpu";
+import { cpuSince, perUnit } from "./cpu";
+import { startInfra } from "./infra";
 import { httpLoad, type HttpResult } from "./load";
 import { writeReport, type BenchResults, type CallResult, type Ratio } from "./report";
 
@@ -20,14 +19,9 @@ const RUNS = quick ? 1 : 3;
 /** Untimed load first, so the JIT has compiled the hot paths before anything is measured. */
 const WARM_UP_SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
-const ROOT = path.join(__dirname, "..");
 
-const infra = Object.fromEntries(
-	execFileSync("bash", [path.join(ROOT, "scripts/infra.sh"), "env"], { encoding: "utf8" })
-		.split("\n")
-		.filter(line => line.startsWith("export "))
-		.map(line => line.slice(7).split("=", 2)),
-) as { TRANSPORTER: string; CACHER: string; MONGO_URI: string };
+console.log(`bench: ${quick ? "quick" : "full"} run; starting servers`);
+const { env: infra, pids: servers } = startInfra();
 
 /** Production-like: metrics, request ids and rate limiting on (with a limit that never bites). */
 const common = { METRICS_PORT: "0", RATE_LIMIT: "1000000000", AUTH_RATE_LIMIT: "1000000000" };
@@ -49,9 +43,6 @@ async function ready(url: string, path: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-	console.log(`bench: ${quick ? "quick" : "full"} run; starting servers`);
-	execFileSync("bash", [path.join(ROOT, "scripts/infra.sh"), "up"], { stdio: ["ignore", "ignore", "inherit"] });
-	const servers = infraPids(ROOT);
 	const http: Record<string, HttpResult> = {};
 	const httpCpu: Record<string, Record<string, number>> = {};
 	const calls: Record<string, CallResult> = {};

@@ -22,14 +22,11 @@ export async function everything<T>(call: Call, action: string): Promise<T[]> {
 	}
 }
 
-/** The services that publish facts through an outbox (mixins/outbox.mixin.ts). */
-const OUTBOX_SERVICES = ["orders", "shipping", "users"];
-
-/** Documents holding unpublished facts, per outbox service the cluster runs (a commerce-only cluster has no users service). */
+/** Documents holding unpublished facts, per service with an outbox (mixins/outbox.mixin.ts) that the cluster runs. */
 async function outboxBacklogs(call: Call): Promise<[string, number][]> {
-	const running = new Set((await call<{ name: string }[]>("$node.services", { onlyAvailable: true, skipInternal: true })).map(s => s.name));
-	const services = OUTBOX_SERVICES.filter(service => running.has(service));
-	return Promise.all(services.map(async service => [service, await call<number>(`${service}.outboxBacklog`)] as [string, number]));
+	const actions = await call<{ name: string }[]>("$node.actions", { onlyAvailable: true, skipInternal: true });
+	const backlogs = actions.filter(action => action.name.endsWith(".outboxBacklog")).map(action => action.name);
+	return Promise.all(backlogs.map(async action => [action.split(".")[0], await call<number>(action)] as [string, number]));
 }
 
 export async function checkConsistency(call: Call): Promise<ConsistencyReport> {

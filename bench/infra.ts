@@ -1,0 +1,34 @@
+// The real servers a benchmark runs against, started through the same script
+// developers use (scripts/infra.sh): the env that points app nodes at them,
+// and their pids for the CPU accounting.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.join(__dirname, "..");
+const SCRIPT = path.join(ROOT, "scripts/infra.sh");
+
+export interface Infra {
+	env: { TRANSPORTER: string; CACHER: string; MONGO_URI: string };
+	/** Servers the script started; one it found already running has no pid file, so no entry. */
+	pids: Record<string, number>;
+}
+
+export function startInfra(): Infra {
+	execFileSync("bash", [SCRIPT, "up"], { stdio: ["ignore", "ignore", "inherit"] });
+	const env = Object.fromEntries(
+		execFileSync("bash", [SCRIPT, "env"], { encoding: "utf8" })
+			.split("\n")
+			.filter(line => line.startsWith("export "))
+			.map(line => line.slice(7).split("=", 2)),
+	) as Infra["env"];
+	const run = path.join(process.env.INFRA_DIR ?? path.join(ROOT, ".infra"), "run");
+	const pidFiles = { "nats-server": "nats", redis: "redis", ferretdb: "mongo" };
+	const pids = Object.fromEntries(
+		Object.entries(pidFiles)
+			.map(([label, name]) => [label, path.join(run, `${name}.pid`)] as const)
+			.filter(([, file]) => existsSync(file))
+			.map(([label, file]) => [label, Number(readFileSync(file, "utf8").trim())]),
+	);
+	return { env, pids };
+}
