@@ -1,11 +1,13 @@
 // A node for the benchmarks: the app's broker configuration and services
 // (BENCH_SERVICES, comma-separated, from services/ or "bench"), started the
-// way moleculer-runner would, plus bench-only gateway routes.
+// way moleculer-runner would, plus bench-only gateway routes and the work
+// counters (bench/work-counters.ts).
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
 import { readEnv } from "../lib/env";
 import ApiService from "../services/api.service";
 import BenchService from "./bench.service";
+import { answerCounterRequests, countDatabaseCommands, WorkCounters } from "./work-counters";
 
 function gatewayWithBenchRoutes(): ServiceSchema {
 	const routes = ApiService.settings!.routes.map((route: { path: string; aliases: object }) =>
@@ -27,7 +29,10 @@ const MemoryProbe: ServiceSchema = {
 };
 
 async function main(): Promise<void> {
-	const broker = new ServiceBroker(brokerConfig(readEnv()));
+	const config = brokerConfig(readEnv());
+	const broker = new ServiceBroker({ ...config, middlewares: [...(config.middlewares ?? []), WorkCounters] });
+	countDatabaseCommands(broker);
+	answerCounterRequests();
 	broker.createService(MemoryProbe);
 	for (const name of (process.env.BENCH_SERVICES ?? "").split(",").filter(Boolean)) {
 		if (name === "bench") broker.createService(BenchService);

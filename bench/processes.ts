@@ -2,6 +2,8 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
+import type { WorkCounts } from "./work-counters";
+
 export { freePort } from "../test/support/cluster";
 
 const ROOT = path.join(__dirname, "..");
@@ -23,7 +25,7 @@ export function start(name: string, entry: string, env: Record<string, string>, 
 		cwd: ROOT,
 		env: { ...process.env, NODE_ENV: "development", LOGLEVEL: "fatal", METRICS_PORT: "off", ...env },
 		// --expose-gc: the soak reads each node's heap after a full collection.
-		execArgv: ["--import", TSX, "--expose-gc"],
+		execArgv: ["--import", TSX, "--expose-gc", "--disable-warning=DEP0174"],
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
 	const proc: Proc = {
@@ -47,6 +49,21 @@ export function start(name: string, entry: string, env: Record<string, string>, 
 			resolve(proc);
 		});
 		child.once("exit", code => reject(new Error(`${name} exited with ${code} before it was ready`)));
+	});
+}
+
+/** What a bench node counted since the last ask (bench/work-counters.ts). */
+export function workCounts(proc: Proc): Promise<WorkCounts> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`${proc.name} did not report its counters`)), 10_000);
+		const onMessage = (message: { counters?: WorkCounts }) => {
+			if (!message.counters) return;
+			clearTimeout(timer);
+			proc.child.off("message", onMessage);
+			resolve(message.counters);
+		};
+		proc.child.on("message", onMessage);
+		proc.child.send({ counters: true });
 	});
 }
 

@@ -3,6 +3,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HttpResult } from "./load";
+import type { CheckoutResult } from "./checkout";
+import { checkoutTable, windowTable, workDetail } from "./checkout-report";
 
 export interface CallResult {
 	callsPerSecond: number;
@@ -26,8 +28,10 @@ export interface BenchResults {
 	calls: Record<string, CallResult>;
 	/** Per HTTP scenario: CPU µs per request of each process that served it, the load generator and the total. */
 	httpCpu: Record<string, Record<string, number>>;
-	/** cpu: CPU µs per order of each process, the load generator and the total. */
-	checkout: { ordersPerSecond: number; p50: number; p99: number; errors: number; confirmed: number; cancelled: number; cpu: Record<string, number> };
+	/** Checkout runs: embedded and cluster, 20 and 100 shoppers. */
+	checkout: CheckoutResult[];
+	/** Full runs: 5 minutes on the cluster, in 30 s windows. */
+	longCheckout?: CheckoutResult;
 	/** Heap after a full collection, once warmed up and at the end. */
 	soak: {
 		seconds: number;
@@ -73,7 +77,7 @@ const HEADLINE = /(<!-- bench:headline -->\n)[\s\S]*?(<!-- \/bench:headline -->)
 function updateReadmeHeadline(results: BenchResults): void {
 	const readme = readFileSync(README, "utf8");
 	if (!HEADLINE.test(readme)) return;
-	const c = results.checkout;
+	const c = results.checkout.find(run => run.mode === "cluster" && run.shoppers === 20)!;
 	const headline = `${results.date.slice(0, 10)}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.quick ? "quick mode" : "median of 3 runs"}:
 
 | ratio | value | target | |
@@ -98,7 +102,8 @@ export function writeReport(results: BenchResults): void {
 	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
 	const mb = (values: number[]) => values.map(v => v.toFixed(1)).join(" ");
 	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${mb(m.heapMb)} | ${(m.growth * 100).toFixed(1)} % | ${mb([m.rssMb[0], m.rssMb[m.rssMb.length - 1]])} |`);
-	const c = results.checkout;
+	const clusterRun = results.checkout.find(run => run.mode === "cluster" && run.shoppers === 20)!;
+	const long = results.longCheckout;
 	const md = `# Benchmark report
 
 ${results.date}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.quick ? "quick mode (one short run each)" : "median of 3 runs"}.
@@ -130,12 +135,26 @@ ${cpu.join("\n")}
 |---|---|---|---|
 ${calls.join("\n")}
 
-## Checkout end to end (cluster, real NATS, Redis, FerretDB)
+## Checkout: what one order costs
 
-${c.ordersPerSecond.toFixed(1)} orders/s, p50 ${c.p50.toFixed(0)} ms, p99 ${c.p99.toFixed(0)} ms, ${c.errors} errors (${c.confirmed} confirmed, ${c.cancelled} cancelled).
+Shoppers each add an item to the cart and check out, in a loop, through the
+gateway. The cluster is the README's (gateway, catalog, identity and commerce
+nodes on real NATS, Redis and the MongoDB stand-in); embedded is every service
+in one process on NeDB files. CPU from \`/proc\` per process, database commands
+from the driver's command monitoring (NeDB: the adapter's operations), actions
+run and channel messages from a broker middleware on every node.
 
-CPU time per order, by process (ms): ${cpuBreakdown(c.cpu, 1000, 1)}.
+${checkoutTable(results.checkout)}
 
+Work per order on the cluster, 20 shoppers:
+${workDetail(clusterRun)}
+${long ? `
+### ${long.seconds.toFixed(0)} s on the cluster, 20 shoppers: does an order cost more as orders pile up?
+
+${long.orders} orders placed (${long.errors} errors), p99 ${long.p99.toFixed(0)} ms.
+
+${windowTable(long)}
+` : ""}
 ## Soak (${results.soak.seconds} s of mixed traffic): memory per node after a full GC
 
 Sampled every ${results.soak.sampleSeconds} s after a ${results.soak.warmUpSeconds} s warm-up.

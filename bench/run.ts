@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick]`: starts what it measures on loopback (real
-// NATS, Redis and FerretDB through scripts/infra.sh), drives load from
+// NATS, Redis and the MongoDB stand-in through scripts/infra.sh), drives load from
 // separate processes, measures the baselines in the same run, and reports
 // every figure as a ratio (bench/REPORT.md, bench/results/latest.json).
 import os from "node:os";
@@ -11,7 +11,10 @@ import { freePort, measure, start, stopAll, waitUntil, type Proc } from "./proce
 import { cpuSince, perUnit } from "./cpu";
 import { startInfra } from "./infra";
 import { httpLoad, type HttpResult } from "./load";
-import { writeReport, type BenchResults, type CallResult, type Ratio } from "./report";
+import { writeReport, type CallResult, type Ratio } from "./report";
+import { measureCheckout, type CheckoutResult } from "./checkout";
+import { checkoutRatios, checkoutTable, windowTable } from "./checkout-report";
+import { BENCH_ENV, clusterShop, embeddedShop } from "./shops";
 
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 2 : 8;
@@ -21,10 +24,10 @@ const WARM_UP_SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
 
 console.log(`bench: ${quick ? "quick" : "full"} run; starting servers`);
-const { env: infra, pids: servers } = startInfra();
+const started = startInfra();
+const { env: infra, pids: servers } = started;
 
-/** Production-like: metrics, request ids and rate limiting on (with a limit that never bites). */
-const common = { METRICS_PORT: "0", RATE_LIMIT: "1000000000", AUTH_RATE_LIMIT: "1000000000" };
+const common = BENCH_ENV;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -119,25 +122,23 @@ async function main(): Promise<void> {
 	await Promise.all([cpuGateway.proc.stop(), cpu1.stop(), cpu2.stop()]);
 	console.log("bench: scaling done");
 
-	// 5. Checkout on the whole cluster with real servers, then a soak with mixed traffic.
-	const shopEnv = cluster({ MONGO_URI: `${infra.MONGO_URI}${randomBytes(3).toString("hex")}` });
-	const nodes = await Promise.all([
-		start("identity", "bench/node.ts", { ...shopEnv, BENCH_SERVICES: "auth,users" }),
-		start("catalog", "bench/node.ts", { ...shopEnv, BENCH_SERVICES: "products,inventory" }),
-		start("commerce", "bench/node.ts", { ...shopEnv, BENCH_SERVICES: "carts,orders,payments" }),
-		start("fulfilment", "bench/node.ts", { ...shopEnv, BENCH_SERVICES: "shipping,notifications" }),
-	]);
-	const shop = await gateway(shopEnv, "api");
-	await ready(shop.url, "/health/ready");
-	await waitUntil(async () => (await fetch(`${shop.url}/api/products?pageSize=1`)).status === 200, 30_000, "catalog");
-	const checkoutSeconds = quick ? 4 : 20;
-	const shopPids = { gateway: shop.proc.child.pid, ...Object.fromEntries(nodes.map(node => [node.name, node.child.pid])), ...servers };
-	const checkout = await measure<BenchResults["checkout"]>("bench/checkout-load.ts", {
-		BENCH_URL: shop.url,
-		BENCH_USERS: "20",
-		BENCH_SECONDS: String(checkoutSeconds),
-		BENCH_CPU_PIDS: JSON.stringify(shopPids),
-	});
+	// 5. Checkout: what one order costs, on the README's cluster and on embedded defaults.
+	const checkoutSeconds = quick ? 6 : 20;
+	const checkouts: CheckoutResult[] = [];
+	let longRun: CheckoutResult | undefined;
+	{
+		const embedded = await embeddedShop();
+		for (const shoppers of [20, 100]) checkouts.push(await measureCheckout(embedded.shop, "embedded", shoppers, checkoutSeconds));
+		await embedded.stop();
+	}
+	const shop = await clusterShop(started);
+	for (const shoppers of [20, 100]) checkouts.push(await measureCheckout(shop.shop, "cluster", shoppers, checkoutSeconds));
+	console.log(checkoutTable(checkouts));
+	if (!quick) {
+		// Long enough to store 20,000+ orders: the last window must cost what the first did.
+		longRun = await measureCheckout(shop.shop, "cluster, 5 minutes", 20, 300, 30);
+		console.log(windowTable(longRun));
+	}
 	console.log("bench: checkout done");
 
 	// Soak: mixed traffic; each node's memory after a full collection, sampled
@@ -146,14 +147,14 @@ async function main(): Promise<void> {
 	const soakSeconds = quick ? 8 : 180;
 	const warmUpSeconds = quick ? 2 : 30;
 	const sampleSeconds = quick ? 2 : 15;
-	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shopEnv, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
+	const observer = new ServiceBroker({ ...brokerConfig(readEnv({ ...shop.env, NODE_ENV: "test" })), logger: false, nodeID: `bench-observer-${process.pid}` });
 	await observer.start();
-	const appNodes = [shop.proc, ...nodes];
+	const appNodes = shop.shop.nodes;
 	const sample = () =>
 		Promise.all(appNodes.map(node => observer.call<{ heapMb: number; rssMb: number }, object>("benchMemory.afterGc", {}, { nodeID: node.nodeID })));
 	const traffic = Promise.all([
-		httpLoad({ url: `${shop.url}${route}`, connections: 10, seconds: soakSeconds }),
-		measure("bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: "5", BENCH_SECONDS: String(soakSeconds) }),
+		httpLoad({ url: `${shop.shop.url}${route}`, connections: 10, seconds: soakSeconds }),
+		measureCheckout(shop.shop, "soak", 5, soakSeconds),
 	]);
 	const samples: Awaited<ReturnType<typeof sample>>[] = [];
 	for (let at = warmUpSeconds; at < soakSeconds; at += sampleSeconds) {
@@ -169,14 +170,13 @@ async function main(): Promise<void> {
 		}),
 	);
 	await observer.stop();
-	await Promise.all([shop.proc.stop(), ...nodes.map(node => node.stop())]);
+	await shop.stop();
 	console.log("bench: soak done");
 
 	const ratio = (name: string, value: number, target?: number, note?: string): Ratio => ({ name, value, target, note });
 	const h = (name: string) => http[name].rps;
 	const hopCpu = httpCpu["gateway -> NATS -> worker, cache hit"];
 	const localCpu = httpCpu["gateway, local action, cached in Redis"];
-	const dbShare = (checkout.cpu.ferretdb ?? 0) / 1000;
 	const ratios: Ratio[] = [
 		ratio("fastify / bare http", h("fastify") / h("bare node http")),
 		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
@@ -187,12 +187,11 @@ async function main(): Promise<void> {
 		ratio("gateway CPU per request, local / via NATS", localCpu.gateway / hopCpu.gateway, 0.75,
 			"the NATS ratio where the gateway has a core of its own (its CPU is then the bottleneck)"),
 		ratio("gateway via NATS miss / hit", h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit"), undefined,
-			`a miss reads FerretDB: ${((httpCpu["gateway -> NATS -> worker, cache miss"].ferretdb ?? 0) / 1000).toFixed(1)} ms of its CPU per request`),
+			`a miss reads the store: ${((httpCpu["gateway -> NATS -> worker, cache miss"].store ?? 0) / 1000).toFixed(1)} ms of its CPU per request`),
 		ratio("broker calls NATS / local (100 in flight)", calls["NATS JSON, 100 in flight"].callsPerSecond / calls["local, 100 in flight"].callsPerSecond),
 		ratio("broker calls Notepack / JSON over NATS (100 in flight)", calls["NATS Notepack, 100 in flight"].callsPerSecond / calls["NATS JSON, 100 in flight"].callsPerSecond),
 		ratio("CPU-bound route, 2 workers / 1 worker", h("CPU-bound route, 2 workers") / h("CPU-bound route, 1 worker"), undefined, "2 cores shared by gateway, workers and load"),
-		ratio("checkout orders/s / 150", checkout.ordersPerSecond / 150, 1,
-			`p99 ${checkout.p99.toFixed(0)} ms (target < 250), ${checkout.errors} errors; FerretDB, one command at a time, uses ${dbShare.toFixed(1)} ms CPU per order (ceiling ~${(1000 / Math.max(dbShare, 0.001)).toFixed(0)} orders/s)`),
+		...checkoutRatios(checkouts, longRun),
 		ratio("soak: largest heap growth after GC (end / warmed up)", 1 + Math.max(...Object.values(soakNodes).map(n => n.growth))),
 	];
 
@@ -202,7 +201,8 @@ async function main(): Promise<void> {
 		machine: { cpus: os.cpus().length, node: process.version },
 		http,
 		calls,
-		checkout,
+		checkout: checkouts,
+		longCheckout: longRun,
 		httpCpu,
 		soak: { seconds: soakSeconds, warmUpSeconds, sampleSeconds, nodes: soakNodes },
 		ratios,

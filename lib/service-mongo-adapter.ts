@@ -29,6 +29,9 @@ export function databaseUnavailable(message: string): Errors.MoleculerError {
 }
 
 export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
+	/** Hears of every command the driver sends, when set before connecting (the bench counts them). */
+	static commandListener?: (service: string, command: string) => void;
+
 	declare conn: mongoose.Connection | undefined;
 
 	constructor(
@@ -56,6 +59,7 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 			const conn = mongoose.createConnection(this.uri, {
 				...this.opts,
 				serverSelectionTimeoutMS: Math.max(100, Math.min(SERVER_SELECTION_TIMEOUT_MS, deadline - Date.now())),
+				monitorCommands: ServiceMongoAdapter.commandListener != null,
 			});
 			// An 'error' event without a listener would crash the process.
 			conn.on("error", err => this.service.logger.warn(`MongoDB error: ${err.message}`));
@@ -65,6 +69,8 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 				await this.model.init(); // build unique indexes before anything is written
 				this.conn = conn;
 				this.db = conn.db!;
+				const listener = ServiceMongoAdapter.commandListener;
+				if (listener) conn.getClient().on("commandStarted", event => listener(this.entityName, event.commandName));
 				conn.on("disconnected", () => this.service.logger.warn("MongoDB disconnected"));
 				conn.on("reconnected", () => this.service.logger.info("MongoDB reconnected"));
 				this.service.logger.info(`Connected to ${redactUrl(this.uri)}`);
@@ -93,6 +99,31 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 	updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
 		if (typeof query._id !== "string") return super.updateMany(query, update);
 		return this.model.updateOne(query, update).then(res => res.modifiedCount);
+	}
+
+	// Reads return plain objects, not mongoose documents: the services only
+	// read fields, and hydrating a document costs more than the query.
+	// (Typed as the base class has it; what arrives is a plain object.)
+	find(filters: Parameters<MongooseDbAdapter<mongoose.Document>["find"]>[0]): Promise<mongoose.Document[]> {
+		return this.createCursor(filters).lean().exec() as never;
+	}
+
+	findOne(query: Record<string, unknown>): Promise<mongoose.Document | null> {
+		return this.model.findOne(query).lean().exec() as never;
+	}
+
+	findById(id: unknown): Promise<mongoose.Document | null> {
+		return this.model.findById(id).lean().exec() as never;
+	}
+
+	/** The one matching document after the update, or null when none matched: one command. */
+	findOneAndUpdate(query: Record<string, unknown>, update: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+		return this.model.findOneAndUpdate(query, update, { new: true, lean: true }).exec() as Promise<Record<string, unknown> | null>;
+	}
+
+	entityToObject(entity: mongoose.Document): Promise<object> {
+		if (entity instanceof mongoose.Document) return super.entityToObject(entity);
+		return Promise.resolve({ ...(entity as object) });
 	}
 
 	/** A round trip to the server, bounded so readiness never hangs. */

@@ -13,6 +13,7 @@ export interface StockStore {
 	find(filters: { query: Record<string, unknown>; limit?: number; offset?: number; sort?: string[] }): Promise<unknown[]>;
 	insert(doc: Record<string, unknown>): Promise<unknown>;
 	updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
+	findOneAndUpdate(query: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface StockDoc {
@@ -108,11 +109,18 @@ async function setState(store: StockStore, orderId: string, from: ReservationSta
 	return (await store.updateMany({ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } })) === 1;
 }
 
+/** setState that returns the reservation as it became (null: it was not in `from`). */
+async function moveState(store: StockStore, orderId: string, from: ReservationState[], to: ReservationState): Promise<ReservationDoc | null> {
+	return (await store.findOneAndUpdate({ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } })) as ReservationDoc | null;
+}
+
 /** All of the order's items or none; safe to repeat for the same order. */
 export async function reserve(store: StockStore, orderId: string, items: { productId: string; quantity: number }[], ttlMs: number): Promise<ReservationDoc> {
 	const now = new Date();
-	await insertIfAbsent(store.insert({ _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString(), createdAt: now.toISOString(), updatedAt: now.toISOString() }));
-	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc;
+	const fresh: ReservationDoc = { _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
+	const inserted = await insertIfAbsent(store.insert({ ...fresh, createdAt: now.toISOString(), updatedAt: now.toISOString() }));
+	// A repeat finds the first attempt's reservation, whatever became of it.
+	const reservation = inserted ? fresh : ((await store.findById(reservationId(orderId))) as ReservationDoc);
 	if (reservation.state !== "RESERVING") {
 		if (["RESERVED", "COMMITTING", "COMMITTED"].includes(reservation.state)) return reservation;
 		throw outOfStock(reservation.items[0]?.productId ?? "");
@@ -130,14 +138,13 @@ export async function reserve(store: StockStore, orderId: string, items: { produ
 			throw outOfStock(line.productId);
 		}
 	}
-	if (!(await setState(store, orderId, ["RESERVING"], "RESERVED"))) {
-		// Released (expired) while we were holding: our holds must not outlive it.
-		const current = (await store.findById(reservationId(orderId))) as ReservationDoc;
-		if (current.state === "RESERVED" || current.state === "COMMITTING" || current.state === "COMMITTED") return current;
-		await giveBack();
-		throw outOfStock(lines[0]?.productId ?? "");
-	}
-	return (await store.findById(reservationId(orderId))) as ReservationDoc;
+	const reserved = await moveState(store, orderId, ["RESERVING"], "RESERVED");
+	if (reserved) return reserved;
+	// Released (expired) while we were holding: our holds must not outlive it.
+	const current = (await store.findById(reservationId(orderId))) as ReservationDoc;
+	if (current.state === "RESERVED" || current.state === "COMMITTING" || current.state === "COMMITTED") return current;
+	await giveBack();
+	throw outOfStock(lines[0]?.productId ?? "");
 }
 
 /**
@@ -146,7 +153,8 @@ export async function reserve(store: StockStore, orderId: string, items: { produ
  * proceeds when the state already is `claim`: a run cut short by a crash.
  */
 async function claimState(store: StockStore, orderId: string, from: ReservationState[], claim: ReservationState): Promise<ReservationDoc | null> {
-	if (await setState(store, orderId, from, claim)) return (await store.findById(reservationId(orderId))) as ReservationDoc;
+	const claimed = await moveState(store, orderId, from, claim);
+	if (claimed) return claimed;
 	const reservation = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
 	return reservation?.state === claim ? reservation : null;
 }
@@ -159,11 +167,14 @@ export async function commit(store: StockStore, orderId: string): Promise<void> 
 		if (current?.state === "COMMITTED") return;
 		throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
 	}
+	const sell = (productId: string, quantity: number) =>
+		store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
 	for (const line of reservation.items) {
+		// The hold is the line's quantity (reserve set it so): one update. Otherwise read what is held.
+		if ((await sell(line.productId, line.quantity)) === 1) continue;
 		const doc = (await store.findById(stockId(line.productId))) as StockDoc | null;
 		const quantity = doc?.holds?.[orderId];
-		if (quantity == null) continue; // committed by an earlier attempt
-		await store.updateMany({ _id: stockId(line.productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
+		if (quantity != null) await sell(line.productId, quantity); // else committed by an earlier attempt
 	}
 	await setState(store, orderId, ["COMMITTING"], "COMMITTED");
 }

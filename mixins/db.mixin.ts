@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import MoleculerDb, { MemoryAdapter } from "moleculer-db";
+import { ServiceMemoryAdapter } from "../lib/service-memory-adapter";
 import mongoose from "mongoose";
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import { readEnv } from "../lib/env";
@@ -47,6 +48,8 @@ export interface DbService extends Service {
 		updateById(id: string, update: Doc): Promise<unknown>;
 		/** Returns how many entities matched and changed: an atomic conditional update. */
 		updateMany(query: Doc, update: Doc): Promise<number>;
+		/** An atomic conditional update of one entity that returns it as it became (null: none matched). */
+		findOneAndUpdate(query: Doc, update: Doc): Promise<Doc | null>;
 		removeById(id: string): Promise<unknown>;
 		entityToObject(doc: unknown): Promise<Doc> | Doc;
 		db?: { ensureIndex(options: { fieldName: string; unique: boolean }): Promise<void> };
@@ -95,8 +98,8 @@ function createAdapter(service: string, options: DbMixinOptions): unknown {
 		for (const field of options.unique ?? []) schema.index({ [field]: 1 }, { unique: true });
 		return new ServiceMongoAdapter(serviceDatabaseUri(env.mongoUri, service), service, schema, env.dbConnectTimeoutMs);
 	}
-	if (env.nodeEnv === "test") return new MemoryAdapter();
-	return new MemoryAdapter({ filename: path.join(env.dataDir, `${service}.db`) });
+	if (env.nodeEnv === "test") return new ServiceMemoryAdapter();
+	return new ServiceMemoryAdapter({ filename: path.join(env.dataDir, `${service}.db`) });
 }
 
 // moleculer-db's own started() retries a failed connection forever and so

@@ -2,12 +2,14 @@
 //
 // A fact is appended to the `outbox` array of the very document whose change
 // it announces, in the same single-document update, so the write and the fact
-// are atomic without multi-document transactions. A relay then publishes it on
-// @moleculer/channels and pulls it from the document: right after the write,
-// and by a periodic sweep that catches facts left behind by a node that died
-// in between. A fact may so be published twice; JetStream drops a repeated
-// message id inside its duplicate window, and consumers de-duplicate on
-// `factId` anyway.
+// are atomic without multi-document transactions. The writer publishes the
+// facts the write returned on @moleculer/channels at once; a periodic sweep
+// catches facts left behind by a node that died in between. Published facts
+// leave their documents in batches: one update for all the documents whose
+// facts went out in the same short window (a group commit), each matched only
+// while its outbox holds exactly the facts that were sent. A fact may so be
+// published twice; JetStream drops a repeated message id inside its duplicate
+// window, and consumers de-duplicate on `factId` anyway.
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { DbService, DbServiceSchema } from "./db.mixin";
@@ -20,6 +22,8 @@ export interface OutboxFact {
 }
 
 const SWEEP_INTERVAL_MS = 2000;
+/** How long published facts wait to leave their documents with others: one write per window, not per document. */
+const ACKNOWLEDGE_WINDOW_MS = 20;
 
 /** A fact for the outbox: its id travels in the payload as `factId`. */
 export function fact(channel: string, payload: Record<string, unknown>): OutboxFact {
@@ -28,9 +32,17 @@ export function fact(channel: string, payload: Record<string, unknown>): OutboxF
 }
 
 export interface OutboxService extends DbService {
+	/** Publishes `facts`, the outbox of document `id` as a write just returned it. */
+	publishFacts(id: string, facts: OutboxFact[] | undefined): Promise<void>;
+	/** Reads the document's outbox and publishes it (the sweep, or a writer that has not the document at hand). */
 	publishOutbox(id: string): Promise<void>;
+	acknowledge(id: string, count: number): void;
+	flushAcknowledged(): Promise<void>;
 	sweepOutbox(): Promise<void>;
 	stopOutboxSweep?: () => void;
+	/** Documents whose facts all went out, by how many facts their outbox held. */
+	acknowledged: Map<number, string[]>;
+	acknowledgeTimer?: NodeJS.Timeout;
 }
 
 /** The channels middleware adds this to the broker. */
@@ -65,28 +77,43 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 		},
 	},
 	methods: {
-		async publishOutbox(this: OutboxService, id: string): Promise<void> {
-			const found = await this.adapter.findById(id);
-			// Plain objects: the facts go back to the database as values to remove.
-			const doc = found ? ((await this.adapter.entityToObject(found)) as { outbox?: OutboxFact[] }) : null;
-			const facts = doc?.outbox ?? [];
-			if (facts.length === 0) return;
-			const sent: OutboxFact[] = [];
+		async publishFacts(this: OutboxService, id: string, facts: OutboxFact[] = []): Promise<void> {
 			for (const item of facts) {
 				try {
 					await sendToChannel(this.broker, item.channel, item.payload, { msgID: item.id });
-					sent.push(item);
 				} catch (err) {
 					// Stays in the outbox; the sweep tries again.
 					this.logger.warn(`Fact ${item.channel} ${item.id} not published yet: ${(err as Error).message}`);
-					break;
+					return;
 				}
 			}
-			if (sent.length === 0) return;
-			// Each published fact leaves by exact value: FerretDB ignores a $pull
-			// by condition ({id: ...}), and NeDB has no $pullAll.
-			for (const item of sent) await this.adapter.updateMany({ _id: id }, { $pull: { outbox: item } });
-			if (sent.length === facts.length) await this.adapter.updateMany({ _id: id, outbox: { $size: 0 } }, { $set: { outboxPending: false } });
+			if (facts.length > 0) this.acknowledge(id, facts.length);
+		},
+
+		async publishOutbox(this: OutboxService, id: string): Promise<void> {
+			const found = await this.adapter.findById(id);
+			const doc = found ? ((await this.adapter.entityToObject(found)) as { outbox?: OutboxFact[] }) : null;
+			await this.publishFacts(id, doc?.outbox);
+		},
+
+		acknowledge(this: OutboxService, id: string, count: number): void {
+			const ids = this.acknowledged.get(count) ?? [];
+			this.acknowledged.set(count, [...ids, id]);
+			this.acknowledgeTimer ??= setTimeout(() => void this.flushAcknowledged(), ACKNOWLEDGE_WINDOW_MS);
+		},
+
+		async flushAcknowledged(this: OutboxService): Promise<void> {
+			clearTimeout(this.acknowledgeTimer);
+			this.acknowledgeTimer = undefined;
+			const batches = [...this.acknowledged];
+			this.acknowledged.clear();
+			for (const [count, ids] of batches) {
+				// Facts are only ever appended: an outbox still of this size holds just the facts sent.
+				// One that grew meanwhile keeps everything, and the sweep publishes it again.
+				await this.adapter
+					.updateMany({ _id: { $in: ids }, outbox: { $size: count } }, { $set: { outbox: [], outboxPending: false } })
+					.catch(err => this.logger.warn(`Published facts stay in ${ids.length} outboxes until the sweep: ${(err as Error).message}`));
+			}
 		},
 
 		async sweepOutbox(this: OutboxService): Promise<void> {
@@ -95,12 +122,17 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 		},
 	},
 
+	created(this: OutboxService) {
+		this.acknowledged = new Map();
+	},
+
 	started(this: OutboxService) {
 		this.stopOutboxSweep = runEvery(SWEEP_INTERVAL_MS, () => this.sweepOutbox(), err => this.logger.warn(`Outbox sweep failed: ${err.message}`));
 	},
 
-	stopped(this: OutboxService) {
+	async stopped(this: OutboxService) {
 		this.stopOutboxSweep?.();
+		await this.flushAcknowledged();
 	},
 };
 

@@ -69,19 +69,25 @@ const CartsService: DbServiceSchema<CartsService> = {
 
 		// --- internal: checkout reads a cart and empties it once the order is confirmed ---
 
+		/** The cart and its version, which clearOfUser takes back. */
 		ofUser: {
 			visibility: "public",
 			params: { userId: { type: "string", min: 1, max: 64 } },
-			handler(this: CartsService, ctx: Context<{ userId: string }>): Promise<Cart> {
-				return this.cartOf(ctx.params.userId);
+			async handler(this: CartsService, ctx: Context<{ userId: string }>): Promise<Cart & { version: number }> {
+				const doc = (await this.adapter.findById(ctx.params.userId)) as CartDoc | null;
+				return { ...totalOf(doc?.items ?? [], doc?.currency), version: doc?.version ?? 0 };
 			},
 		},
 
+		/** Empties the cart: in one write while it is still at `version` (the cart the order was priced from), else read first. */
 		clearOfUser: {
 			visibility: "public",
-			params: { userId: { type: "string", min: 1, max: 64 } },
-			async handler(this: CartsService, ctx: Context<{ userId: string }>): Promise<void> {
-				await this.changeCart(ctx.params.userId, () => []);
+			params: { userId: { type: "string", min: 1, max: 64 }, version: { type: "number", integer: true, min: 0, optional: true } },
+			async handler(this: CartsService, ctx: Context<{ userId: string; version?: number }>): Promise<void> {
+				const { userId, version } = ctx.params;
+				const cleared = { $set: { items: [], updatedAt: new Date().toISOString() }, $unset: { currency: true }, $inc: { version: 1 } };
+				if (version != null && (await this.adapter.updateMany({ _id: userId, version }, cleared)) === 1) return;
+				await this.changeCart(userId, () => []);
 			},
 		},
 	},

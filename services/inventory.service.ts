@@ -24,6 +24,8 @@ const lineRule = {
 
 interface InventoryService extends DbService {
 	stopExpiry?: () => void;
+	/** Read by the readiness check: false while demo stock is being seeded. */
+	startupDataInPlace: boolean;
 	seedDemoStock(): Promise<void>;
 	releaseExpired(): Promise<number>;
 }
@@ -140,22 +142,29 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			return released;
 		},
 
-		/** Development: every catalog product gets demo stock once. */
+		/** Development: every catalog product gets demo stock once; tried until it succeeds. */
 		async seedDemoStock(this: InventoryService): Promise<void> {
-			await this.waitForServices(["products"], 30_000);
-			for (let page = 1; ; page++) {
-				const result = await this.broker.call<Page<Product>, object>("products.list", { page, pageSize: 100 });
-				for (const product of result.rows) await stock.seedStock(this.adapter, product.id, DEMO_UNITS);
-				if (page >= result.totalPages) break;
+			while (!this.startupDataInPlace && !this.broker.stopping) {
+				try {
+					await this.waitForServices(["products"], 30_000);
+					for (let page = 1; ; page++) {
+						const result = await this.broker.call<Page<Product>, object>("products.list", { page, pageSize: 100 });
+						for (const product of result.rows) await stock.seedStock(this.adapter, product.id, DEMO_UNITS);
+						if (page >= result.totalPages) break;
+					}
+					this.startupDataInPlace = true;
+				} catch (err) {
+					this.logger.warn(`Demo stock not seeded yet: ${(err as Error).message}`);
+					await new Promise(resolve => setTimeout(resolve, 1000));
+				}
 			}
 		},
 	},
 
 	async started(this: InventoryService) {
-		if (readEnv().nodeEnv !== "production") {
-			// In the background: the catalog may start after this node.
-			this.seedDemoStock().catch(err => this.logger.warn(`Demo stock not seeded: ${(err as Error).message}`));
-		}
+		this.startupDataInPlace = readEnv().nodeEnv === "production";
+		// In the background: the catalog may start after this node. Until it is done the node is not ready.
+		if (!this.startupDataInPlace) void this.seedDemoStock();
 		this.stopExpiry = runEvery(EXPIRY_SWEEP_MS, () => this.releaseExpired(), err => this.logger.warn(`Reservation expiry failed: ${err.message}`));
 	},
 

@@ -90,9 +90,10 @@ const NotificationsService: DbServiceSchema<NotificationsService> = {
 			const { subject, body } = render(template, data);
 			const now = new Date().toISOString();
 			// Already there: this fact was handled before; send only if that attempt died before sending.
-			await insertIfAbsent(this.adapter.insert({ _id: id, userId: data.userId, channel: "email", to: data.email, template, subject, body, orderId: data.orderId, factId: data.factId, status: "PENDING", createdAt: now, updatedAt: now }));
-			const doc = (await this.adapter.findById(id)) as Notification | null;
-			if (doc?.status !== "PENDING") return;
+			if (!(await insertIfAbsent(this.adapter.insert({ _id: id, userId: data.userId, channel: "email", to: data.email, template, subject, body, orderId: data.orderId, factId: data.factId, status: "PENDING", createdAt: now, updatedAt: now })))) {
+				const doc = (await this.adapter.findById(id)) as Notification | null;
+				if (doc?.status !== "PENDING") return;
+			}
 			await this.transport.send({ channel: "email", to: data.email, subject, body });
 			await this.adapter.updateMany({ _id: id, status: "PENDING" }, { $set: { status: "SENT", updatedAt: new Date().toISOString() } });
 		},

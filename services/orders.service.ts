@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
-import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
+import { fact, Outbox, outboxFields, withFacts, type OutboxFact, type OutboxService } from "../mixins/outbox.mixin";
+import { insertIfAbsent } from "../lib/db-errors";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { addressRule, assertIdempotencyKey, fingerprint, keyReused, orderNotFound, toOrder, totals, type OrderDoc } from "../lib/orders";
 import { pageParams, type PageParams } from "../lib/paging";
@@ -31,15 +32,17 @@ interface OrdersService extends OutboxService {
 	/** How long the node that took an order may drive it before others take over (ORDER_LEASE_MS). */
 	leaseMs: number;
 	load(id: string): Promise<OrderDoc>;
-	runSaga(ctx: Context, id: string, card?: Card): Promise<OrderDoc>;
+	runSaga(ctx: Context, order: OrderDoc, card?: Card): Promise<OrderDoc>;
 	charge(ctx: Context, order: OrderDoc, card?: Card): Promise<Payment>;
 	confirm(order: OrderDoc, payment: Payment): Promise<OrderDoc>;
 	cancel(ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc>;
 	cancelByCustomer(ctx: Context, order: OrderDoc): Promise<OrderDoc>;
-	/** `extra` goes into the fact's payload; `guard` adds conditions the order must meet. */
-	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>, guard?: Record<string, unknown>): Promise<boolean>;
+	/** `extra` goes into the fact's payload; `guard` adds conditions the order must meet. The order as it became, or null if it did not move. */
+	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>, guard?: Record<string, unknown>): Promise<OrderDoc | null>;
 	recoverPending(): Promise<void>;
 	priceCart(ctx: Context, cart: Cart): Promise<LineItem[]>;
+	/** Inserts the new order; on a key already used, the earlier order (or the insert again, once an expired key is retired). */
+	place(doc: OrderDoc, replay: () => Promise<Order | undefined>): Promise<Order | undefined>;
 	visibleOrder(ctx: Context<unknown, ClientMeta>, id: string): Promise<OrderDoc>;
 }
 
@@ -107,16 +110,19 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 					if (earlier.fingerprint !== print) throw keyReused();
 					return toOrder(earlier);
 				};
-				const earlier = await replay();
-				if (earlier) return earlier;
 
 				// Fail fast, before anything is written, when a step of the saga has nobody to run it.
 				for (const action of SAGA_SERVICES) {
 					if (this.broker.findNextActionEndpoint(action) instanceof Error) throw new Errors.ServiceNotAvailableError({ action });
 				}
 				assertChargeable(payment.card);
-				const cart = await ctx.call<Cart, object>("carts.ofUser", { userId: user.id });
-				if (cart.items.length === 0) throw new Errors.MoleculerClientError("The cart is empty", 422, "CART_EMPTY", { field: "cart" });
+				const cart = await ctx.call<Cart & { version: number }, object>("carts.ofUser", { userId: user.id });
+				if (cart.items.length === 0) {
+					// A repeat of a request whose order emptied the cart.
+					const earlier = await replay();
+					if (earlier) return earlier;
+					throw new Errors.MoleculerClientError("The cart is empty", 422, "CART_EMPTY", { field: "cart" });
+				}
 				const items = await this.priceCart(ctx, cart);
 				const { cost } = await ctx.call<{ cost: number }, object>("shipping.quote", { items });
 
@@ -128,25 +134,21 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 					lease: { owner: this.broker.nodeID, until: new Date(now.getTime() + this.leaseMs).toISOString() },
 					createdAt: now.toISOString(), updatedAt: now.toISOString(),
 				};
-				try {
-					await this.adapter.insert({ ...doc, outbox: [], outboxPending: false });
-				} catch (err) {
-					// The same key raced in from another request: answer with its order.
-					const raced = await replay();
-					if (raced) return raced;
-					throw err;
-				}
+				// The key's unique index decides: a repeat (or a race) finds the earlier order here.
+				const earlier = await this.place(doc, replay);
+				if (earlier) return earlier;
 				countEvent(this.broker, ORDERS, { status: "PENDING" });
 
 				let order: OrderDoc;
 				try {
-					order = await this.runSaga(ctx, doc._id, payment.card);
+					order = await this.runSaga(ctx, doc, payment.card);
 				} catch (err) {
 					// A step is down or slow: the order stays PENDING and a sweep finishes it.
 					this.logger.warn(`Order ${doc._id} left PENDING: ${(err as Error).message}`);
 					order = await this.load(doc._id);
 				}
-				if (order.status === "CONFIRMED") await ctx.call("carts.clearOfUser", { userId: user.id }).catch(() => undefined);
+				// The cart as it was priced; one changed since keeps what was added.
+				if (order.status === "CONFIRMED") await ctx.call("carts.clearOfUser", { userId: user.id, version: cart.version }).catch(() => undefined);
 				return toOrder(order);
 			},
 		},
@@ -253,9 +255,20 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			);
 		},
 
-		/** reserve -> charge -> commit -> CONFIRMED, or compensate and CANCELLED. */
-		async runSaga(this: OrdersService, ctx: Context, id: string, card?: Card): Promise<OrderDoc> {
-			let order = await this.load(id);
+		async place(this: OrdersService, doc: OrderDoc, replay: () => Promise<Order | undefined>): Promise<Order | undefined> {
+			const insert = () => insertIfAbsent(this.adapter.insert({ ...doc, outbox: [], outboxPending: false }));
+			if (await insert()) return undefined;
+			const earlier = await replay();
+			if (earlier) return earlier;
+			if (await insert()) return undefined; // the earlier order's key had expired and is retired now
+			const raced = await replay();
+			if (raced) return raced;
+			throw new Errors.MoleculerRetryableError("The Idempotency-Key is in use by a request in progress; try again", 409, "IDEMPOTENCY_KEY_BUSY");
+		},
+
+		/** reserve -> charge -> commit -> CONFIRMED, or compensate and CANCELLED. `order` as last read or written. */
+		async runSaga(this: OrdersService, ctx: Context, order: OrderDoc, card?: Card): Promise<OrderDoc> {
+			const id = order._id;
 			if (order.status !== "PENDING") return order;
 			if (order.cancelling) return this.cancel(ctx, order, order.cancelling);
 
@@ -276,7 +289,6 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				if ((err as { type?: string }).type === "RESERVATION_GONE") return this.cancel(ctx, order, "OUT_OF_STOCK");
 				throw err;
 			}
-			order = await this.load(id);
 			return this.confirm(order, payment);
 		},
 
@@ -304,11 +316,11 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		},
 
 		async confirm(this: OrdersService, order: OrderDoc, payment: Payment): Promise<OrderDoc> {
-			await this.transition(order, ["PENDING"], "CONFIRMED", { payment: { status: payment.status, brand: payment.brand, last4: payment.last4 } }, Channels.ORDER_CONFIRMED, {
+			const confirmed = await this.transition(order, ["PENDING"], "CONFIRMED", { payment: { status: payment.status, brand: payment.brand, last4: payment.last4 } }, Channels.ORDER_CONFIRMED, {
 				shippingAddress: order.shippingAddress,
 				items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
 			});
-			return this.load(order._id);
+			return confirmed ?? this.load(order._id); // another node finished it first
 		},
 
 		/** A cancel the customer asked for (cancelRequested is set): shipping decides first whether the parcel left. */
@@ -330,17 +342,18 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			const payment = await ctx.call<Payment, object>("payments.refund", { orderId: order._id });
 			await ctx.call(reason === "CUSTOMER_REQUEST" ? "inventory.restock" : "inventory.release", { orderId: order._id });
 			const paymentStatus = payment?.status === "CAPTURED" ? "REFUNDED" : (payment?.status ?? "FAILED");
-			await this.transition(order, from, "CANCELLED", { cancelReason: reason, "payment.status": reason === "PAYMENT_DECLINED" ? "DECLINED" : paymentStatus }, Channels.ORDER_CANCELLED, { reason });
-			return this.load(order._id);
+			const cancelled = await this.transition(order, from, "CANCELLED", { cancelReason: reason, "payment.status": reason === "PAYMENT_DECLINED" ? "DECLINED" : paymentStatus }, Channels.ORDER_CANCELLED, { reason });
+			return cancelled ?? this.load(order._id);
 		},
 
 		/** One conditional update: the status moves once, with its history entry and its fact. */
-		async transition(this: OrdersService, order, from, to, set = {}, channel, extra = {}, guard = {}): Promise<boolean> {
+		async transition(this: OrdersService, order, from, to, set = {}, channel, extra = {}, guard = {}): Promise<OrderDoc | null> {
 			const now = new Date().toISOString();
 			const update = { $set: { status: to, updatedAt: now, ...set }, $push: { statusHistory: { status: to, at: now } } };
-			const moved = (await this.adapter.updateMany({ _id: order._id, status: { $in: from }, ...guard }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) === 1;
-			if (moved) countEvent(this.broker, ORDERS, { status: to });
-			if (moved && channel) await this.publishOutbox(order._id);
+			const moved = (await this.adapter.findOneAndUpdate({ _id: order._id, status: { $in: from }, ...guard }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) as (OrderDoc & { outbox?: OutboxFact[] }) | null;
+			if (!moved) return null;
+			countEvent(this.broker, ORDERS, { status: to });
+			if (channel) await this.publishFacts(moved._id, moved.outbox);
 			return moved;
 		},
 
@@ -356,7 +369,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				if (taken !== 1) continue;
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { requestID: `recovery-${order._id}` }) as Context;
 				try {
-					if (order.status === "PENDING") await this.runSaga(ctx, order._id);
+					if (order.status === "PENDING") await this.runSaga(ctx, await this.load(order._id));
 					else await this.cancelByCustomer(ctx, order);
 					this.logger.info(`Recovered order ${order._id}`);
 				} catch (err) {

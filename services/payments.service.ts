@@ -18,7 +18,8 @@ interface PaymentDoc extends Payment {
 interface PaymentsService extends DbService {
 	provider: CardProvider;
 	record(orderId: string): Promise<PaymentDoc | null>;
-	transition(orderId: string, from: PaymentStatus[], set: Partial<PaymentDoc>, extra?: Record<string, unknown>): Promise<boolean>;
+	/** The record as it became, or null when it was not in `from` (or did not meet `extra`). */
+	transition(orderId: string, from: PaymentStatus[], set: Partial<PaymentDoc>, extra?: Record<string, unknown>): Promise<PaymentDoc | null>;
 	refundCaptured(doc: PaymentDoc): Promise<void>;
 }
 
@@ -65,9 +66,9 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 				const { orderId, amount, currency, card } = ctx.params;
 				assertChargeable(card);
 				const now = new Date().toISOString();
+				const fresh: PaymentDoc = { _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false };
 				// Already there: an earlier attempt, or a refund that voided the order first.
-				await insertIfAbsent(this.adapter.insert({ _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false, createdAt: now, updatedAt: now }));
-				const existing = (await this.record(orderId))!;
+				const existing = (await insertIfAbsent(this.adapter.insert({ ...fresh, createdAt: now, updatedAt: now }))) ? fresh : (await this.record(orderId))!;
 				if (existing.status !== "PENDING" && existing.status !== "FAILED") return publicShape(existing);
 				if (existing.declineReason === "voided") return publicShape(existing);
 
@@ -80,8 +81,11 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 					throw providerUnavailable();
 				}
 				if (outcome.status === "declined") {
-					await this.transition(orderId, ["PENDING", "FAILED"], { status: "DECLINED", declineReason: outcome.reason });
-				} else if (!(await this.transition(orderId, ["PENDING", "FAILED"], { status: "CAPTURED", reference: outcome.reference }, { refundRequested: false }))) {
+					const declined = await this.transition(orderId, ["PENDING", "FAILED"], { status: "DECLINED", declineReason: outcome.reason });
+					if (declined) return publicShape(declined);
+				} else {
+					const captured = await this.transition(orderId, ["PENDING", "FAILED"], { status: "CAPTURED", reference: outcome.reference }, { refundRequested: false });
+					if (captured) return publicShape(captured);
 					// A refund was asked for while the provider was capturing: give the money back.
 					const doc = (await this.record(orderId))!;
 					if (doc.status !== "CAPTURED") await this.refundCaptured({ ...doc, reference: outcome.reference });
@@ -125,8 +129,8 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 			return this.adapter.findById(orderId) as Promise<PaymentDoc | null>;
 		},
 
-		async transition(this: PaymentsService, orderId, from, set, extra = {}): Promise<boolean> {
-			const moved = (await this.adapter.updateMany({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) === 1;
+		async transition(this: PaymentsService, orderId, from, set, extra = {}): Promise<PaymentDoc | null> {
+			const moved = (await this.adapter.findOneAndUpdate({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) as PaymentDoc | null;
 			if (moved && set.status) countEvent(this.broker, PAYMENTS, { outcome: set.status });
 			return moved;
 		},

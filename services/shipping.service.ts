@@ -3,7 +3,7 @@
 import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized } from "../mixins/auth.mixin";
-import { fact, Outbox, outboxFields, withFacts, type OutboxService } from "../mixins/outbox.mixin";
+import { fact, Outbox, outboxFields, withFacts, type OutboxFact, type OutboxService } from "../mixins/outbox.mixin";
 import { readEnv, shippingWebhookSecret } from "../lib/env";
 import { insertIfAbsent } from "../lib/db-errors";
 import { CARRIER, nextStatus, predecessors, quote, signatureValid, trackingNumber } from "../lib/shipping";
@@ -17,6 +17,7 @@ interface ShipmentDoc extends Shipment {
 
 interface ShippingService extends OutboxService {
 	webhookSecret: string;
+	/** True when the shipment moved (and its fact went out). */
 	moveTo(doc: ShipmentDoc, status: ShipmentStatus, eventId?: string): Promise<boolean>;
 }
 
@@ -132,9 +133,10 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 					_id: order.orderId, orderId: order.orderId, userId: order.userId, email: order.email,
 					carrier: CARRIER, trackingNumber: trackingNumber(), status: "CREATED", events: {},
 				};
+				const facts = [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")];
 				// The order id is the document id: a redelivered fact cannot make a second shipment.
-				await insertIfAbsent(this.adapter.insert({ ...doc, outbox: [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")], outboxPending: true, createdAt: now, updatedAt: now }));
-				await this.publishOutbox(order.orderId);
+				if (await insertIfAbsent(this.adapter.insert({ ...doc, outbox: facts, outboxPending: true, createdAt: now, updatedAt: now }))) await this.publishFacts(order.orderId, facts);
+				else await this.publishOutbox(order.orderId);
 			},
 		},
 
@@ -154,9 +156,9 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			const condition = { _id: doc._id, status: { $in: from }, ...(eventId && { [`events.${eventId}`]: { $exists: false } }) };
 			const set = { status, updatedAt: new Date().toISOString(), ...(eventId && { [`events.${eventId}`]: true }) };
 			const channel = FACT_OF[status]!;
-			const moved = (await this.adapter.updateMany(condition, withFacts({ $set: set }, shipmentFact(channel, doc, status)))) === 1;
-			if (moved) await this.publishOutbox(doc._id);
-			return moved;
+			const moved = (await this.adapter.findOneAndUpdate(condition, withFacts({ $set: set }, shipmentFact(channel, doc, status)))) as { outbox?: OutboxFact[] } | null;
+			if (moved) await this.publishFacts(doc._id, moved.outbox);
+			return moved != null;
 		},
 	},
 

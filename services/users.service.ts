@@ -121,7 +121,7 @@ const UsersService: DbServiceSchema<UsersService> = {
 				const user = await this.createEntity<User>(ctx, {
 					_id: id, email: normalized, name, roles, passwordHash: await hashPassword(password), outbox: [registered], outboxPending: true,
 				});
-				await this.publishOutbox(user.id);
+				await this.publishFacts(user.id, [registered]);
 				return user;
 			} catch (err) {
 				if (!isDuplicateKey(err)) throw err;

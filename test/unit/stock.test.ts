@@ -1,9 +1,9 @@
 // Stock rules on a real NeDB store: all-or-nothing, idempotent, conserved.
-import { MemoryAdapter } from "moleculer-db";
+import { ServiceMemoryAdapter } from "../../lib/service-memory-adapter";
 import * as stock from "../../lib/stock";
 
 async function store(): Promise<stock.StockStore> {
-	const adapter = new MemoryAdapter() as unknown as stock.StockStore & { connect(): Promise<void> };
+	const adapter = new ServiceMemoryAdapter() as unknown as stock.StockStore & { connect(): Promise<void> };
 	await adapter.connect();
 	return adapter;
 }
