@@ -1,15 +1,31 @@
 // `npm run bench:checkout [-- --quick]`: only the checkout table of the bench,
 // for working on the order path (embedded defaults, then the cluster).
+// BENCH_SHOPPERS=20 picks the shopper counts; BENCH_PROFILE=commerce,embedded
+// profiles those nodes and prints where their time went.
 import { startInfra } from "./infra";
 import { measureCheckout, type CheckoutResult } from "./checkout";
 import { checkoutTable, workDetail } from "./checkout-report";
 import { clusterShop, embeddedShop } from "./shops";
 import { stopAll } from "./processes";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { PROFILES } from "./shops";
+import { summarize } from "./profile-summary";
 
 const seconds = process.argv.includes("--quick") ? 6 : 20;
 const shopperCounts = (process.env.BENCH_SHOPPERS ?? "20,100").split(",").map(Number);
 
+function printProfiles(): void {
+	if (!existsSync(PROFILES)) return;
+	for (const node of readdirSync(PROFILES)) {
+		for (const file of readdirSync(path.join(PROFILES, node)).filter(name => name.endsWith(".cpuprofile"))) {
+			console.log(`\n== ${node}\n${summarize(path.join(PROFILES, node, file), 25)}`);
+		}
+	}
+}
+
 async function main(): Promise<void> {
+	rmSync(PROFILES, { recursive: true, force: true });
 	const runs: CheckoutResult[] = [];
 	const embedded = await embeddedShop();
 	for (const shoppers of shopperCounts) runs.push(await measureCheckout(embedded.shop, "embedded", shoppers, seconds));
@@ -19,6 +35,7 @@ async function main(): Promise<void> {
 	await cluster.stop();
 	console.log(checkoutTable(runs));
 	for (const run of runs) console.log(`\n${run.mode}, ${run.shoppers} shoppers:\n${workDetail(run)}${run.failures.length ? `\n- failures: ${run.failures.join("; ")}` : ""}`);
+	printProfiles();
 }
 
 main()

@@ -29,6 +29,9 @@ const MemoryProbe: ServiceSchema = {
 };
 
 async function main(): Promise<void> {
+	// As in production, where dist/ runs without source maps: tsx turns them
+	// on, and then every stack trace something reads is mapped back, at a cost.
+	process.setSourceMapsEnabled(false);
 	const config = brokerConfig(readEnv());
 	const broker = new ServiceBroker({ ...config, middlewares: [...(config.middlewares ?? []), WorkCounters] });
 	countDatabaseCommands(broker);

@@ -21,6 +21,14 @@ const ALL_SERVICES = ["api", ...Object.values(CLUSTER_NODES)].join(",");
 /** Production-like: metrics, request ids and rate limiting on (with limits that never bite). */
 export const BENCH_ENV = { METRICS_PORT: "0", RATE_LIMIT: "1000000000", AUTH_RATE_LIMIT: "1000000000" };
 
+export const PROFILES = path.join(__dirname, "results", "profiles");
+
+/** BENCH_PROFILE=commerce,gateway: those nodes run under V8's CPU profiler, writing to bench/results/profiles/<node>. */
+function profiled(node: string): Record<string, string> {
+	const wanted = (process.env.BENCH_PROFILE ?? "").split(",");
+	return wanted.includes(node) ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(PROFILES, node)}` } : {};
+}
+
 export interface RunningShop {
 	shop: Shop;
 	env: Record<string, string>;
@@ -45,8 +53,8 @@ export async function clusterShop(infra: Infra): Promise<RunningShop> {
 	const env = { ...BENCH_ENV, TRANSPORTER: infra.env.TRANSPORTER, CACHER: infra.env.CACHER, MONGO_URI: `${infra.env.MONGO_URI}${namespace}`, NAMESPACE: namespace };
 	const port = await freePort();
 	const nodes: Proc[] = await Promise.all([
-		start("gateway", "bench/node.ts", { ...env, BENCH_SERVICES: "api", PORT: String(port) }),
-		...Object.entries(CLUSTER_NODES).map(([name, services]) => start(name, "bench/node.ts", { ...env, BENCH_SERVICES: services })),
+		start("gateway", "bench/node.ts", { ...env, BENCH_SERVICES: "api", PORT: String(port), ...profiled("gateway") }),
+		...Object.entries(CLUSTER_NODES).map(([name, services]) => start(name, "bench/node.ts", { ...env, BENCH_SERVICES: services, ...profiled(name) })),
 	]);
 	const url = `http://127.0.0.1:${port}`;
 	await ready(url);
@@ -57,7 +65,7 @@ export async function embeddedShop(): Promise<RunningShop> {
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-embedded-"));
 	const env = { ...BENCH_ENV, TRANSPORTER: "", CACHER: "", MONGO_URI: "", DATA_DIR: dataDir };
 	const port = await freePort();
-	const node = await start("embedded", "bench/node.ts", { ...env, BENCH_SERVICES: ALL_SERVICES, PORT: String(port) });
+	const node = await start("embedded", "bench/node.ts", { ...env, BENCH_SERVICES: ALL_SERVICES, PORT: String(port), ...profiled("embedded") });
 	const url = `http://127.0.0.1:${port}`;
 	await ready(url);
 	return {

@@ -44,6 +44,8 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 			serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
 			// Fail fast while disconnected instead of queueing operations in memory.
 			bufferCommands: false,
+			// A field set to undefined is left out, as mongoose does, not stored as null.
+			ignoreUndefined: true,
 		});
 	}
 
@@ -91,34 +93,35 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 		this.conn = undefined;
 	}
 
-	/**
-	 * A query on one `_id` matches at most one document, so it goes to the
-	 * server as updateOne: the same result, and the server can stop at the
-	 * first match.
-	 */
-	updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
-		if (typeof query._id !== "string") return super.updateMany(query, update);
-		return this.model.updateOne(query, update).then(res => res.modifiedCount);
+	// The hot reads and writes go to the driver's collection as written: the
+	// services store documents in the schema's types already, and mongoose's
+	// casting and hydration cost more CPU than the command itself. Reads give
+	// plain objects. (Typed as the base class has them.)
+	private get collection(): mongoose.mongo.Collection {
+		return this.model.collection as unknown as mongoose.mongo.Collection;
 	}
 
-	// Reads return plain objects, not mongoose documents: the services only
-	// read fields, and hydrating a document costs more than the query.
-	// (Typed as the base class has it; what arrives is a plain object.)
-	find(filters: Parameters<MongooseDbAdapter<mongoose.Document>["find"]>[0]): Promise<mongoose.Document[]> {
-		return this.createCursor(filters).lean().exec() as never;
-	}
-
-	findOne(query: Record<string, unknown>): Promise<mongoose.Document | null> {
-		return this.model.findOne(query).lean().exec() as never;
-	}
-
-	findById(id: unknown): Promise<mongoose.Document | null> {
-		return this.model.findById(id).lean().exec() as never;
+	/** A query on one `_id` matches at most one document: it goes as updateOne, and the server stops at the first match. */
+	async updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number> {
+		const write = typeof query._id === "string" ? this.collection.updateOne(query, update) : this.collection.updateMany(query, update);
+		return (await write).modifiedCount;
 	}
 
 	/** The one matching document after the update, or null when none matched: one command. */
 	findOneAndUpdate(query: Record<string, unknown>, update: Record<string, unknown>): Promise<Record<string, unknown> | null> {
-		return this.model.findOneAndUpdate(query, update, { new: true, lean: true }).exec() as Promise<Record<string, unknown> | null>;
+		return this.collection.findOneAndUpdate(query, update, { returnDocument: "after" });
+	}
+
+	findOne(query: Record<string, unknown>): Promise<mongoose.Document | null> {
+		return this.collection.findOne(query) as never;
+	}
+
+	findById(id: unknown): Promise<mongoose.Document | null> {
+		return this.collection.findOne({ _id: id as never }) as never;
+	}
+
+	find(filters: Parameters<MongooseDbAdapter<mongoose.Document>["find"]>[0]): Promise<mongoose.Document[]> {
+		return this.createCursor(filters).lean().exec() as never;
 	}
 
 	entityToObject(entity: mongoose.Document): Promise<object> {
