@@ -1,6 +1,7 @@
 // `npm run bench:checkout [-- --quick]`: only the checkout table of the bench,
 // for working on the order path (embedded defaults, then the cluster).
-// BENCH_SHOPPERS=20 picks the shopper counts; BENCH_PROFILE=commerce,embedded
+// BENCH_SHOPPERS=20 picks the shopper counts, BENCH_MODES=cluster the shops;
+// BENCH_PROFILE=commerce,embedded
 // profiles those nodes and prints where their time went.
 import { startInfra } from "./infra";
 import { measureCheckout, type CheckoutResult } from "./checkout";
@@ -14,6 +15,7 @@ import { summarize } from "./profile-summary";
 
 const seconds = process.argv.includes("--quick") ? 6 : 20;
 const shopperCounts = (process.env.BENCH_SHOPPERS ?? "20,100").split(",").map(Number);
+const modes = (process.env.BENCH_MODES ?? "embedded,cluster").split(",");
 
 function printProfiles(): void {
 	if (!existsSync(PROFILES)) return;
@@ -27,12 +29,16 @@ function printProfiles(): void {
 async function main(): Promise<void> {
 	rmSync(PROFILES, { recursive: true, force: true });
 	const runs: CheckoutResult[] = [];
-	const embedded = await embeddedShop();
-	for (const shoppers of shopperCounts) runs.push(await measureCheckout(embedded.shop, "embedded", shoppers, seconds));
-	await embedded.stop();
-	const cluster = await clusterShop(startInfra());
-	for (const shoppers of shopperCounts) runs.push(await measureCheckout(cluster.shop, "cluster", shoppers, seconds));
-	await cluster.stop();
+	if (modes.includes("embedded")) {
+		const embedded = await embeddedShop();
+		for (const shoppers of shopperCounts) runs.push(await measureCheckout(embedded.shop, "embedded", shoppers, seconds));
+		await embedded.stop();
+	}
+	if (modes.includes("cluster")) {
+		const cluster = await clusterShop(startInfra());
+		for (const shoppers of shopperCounts) runs.push(await measureCheckout(cluster.shop, "cluster", shoppers, seconds));
+		await cluster.stop();
+	}
 	console.log(checkoutTable(runs));
 	for (const run of runs) console.log(`\n${run.mode}, ${run.shoppers} shoppers:\n${workDetail(run)}${run.failures.length ? `\n- failures: ${run.failures.join("; ")}` : ""}`);
 	printProfiles();

@@ -12,11 +12,19 @@ import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 
+import java.util.Comparator;
+import java.util.stream.Stream;
+
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The H2 backend, with one change: a query that pins a unique index's field
+ * The H2 backend, with three changes. Documents are stored as BSON (see
+ * BsonDocumentType). Queries hand out copies of the stored documents: an
+ * update changes nested values of what it was given in place, and MVStore's
+ * background writer may be serializing that very document (a
+ * ConcurrentModificationException there closes the map for good). And a
+ * query that pins a unique index's field
  * (`{_id: x, status: "PENDING"}`) reads the documents that index points to and
  * filters those, where the stock backend uses an index only when the query
  * names exactly its fields, and otherwise scans the whole collection. The
@@ -47,7 +55,7 @@ final class UniqueIndexedBackend extends H2Backend {
         @Override
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             String fullName = getFullCollectionNamespace(collectionName);
-            MVMap<Object, Document> data = getMvStore().openMap(DATA_PREFIX + fullName);
+            MVMap<Object, Document> data = getMvStore().openMap(DATA_PREFIX + fullName, new MVMap.Builder<Object, Document>().valueType(BsonDocumentType.INSTANCE));
             MVMap<String, Object> meta = getMvStore().openMap(META_PREFIX + fullName);
             return new Collection(this, collectionName, options, data, meta, cursorRegistry);
         }
@@ -72,6 +80,13 @@ final class UniqueIndexedBackend extends H2Backend {
                 }
             }
             return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
+        }
+
+        @Override
+        protected QueryResult matchDocumentsFromStream(Document query, Stream<Document> documents, int skip, int limit,
+                                                       int batchSize, Comparator<Document> comparator, Document fieldSelector) {
+            Stream<Document> copies = documents.filter(document -> documentMatchesQuery(document, query)).map(Document::cloneDeeply);
+            return super.matchDocumentsFromStream(query, copies, skip, limit, batchSize, comparator, fieldSelector);
         }
     }
 }
