@@ -27,8 +27,13 @@ export interface StockDoc {
 	holds: Record<string, number>;
 }
 
-/** RESERVING -> RESERVED -> COMMITTING -> COMMITTED (-> RETURNING -> RELEASED), or -> RELEASING -> RELEASED. */
-export type ReservationState = "RESERVING" | "RESERVED" | "COMMITTING" | "COMMITTED" | "RELEASING" | "RETURNING" | "RELEASED";
+/**
+ * RESERVING -> RESERVED -> COMMITTED (-> RETURNING -> RELEASED), or -> RELEASING -> RELEASED.
+ * COMMITTED is claimed before the held units become sold: a commit cut short
+ * by a crash is finished by the saga's next commit, and nothing else acts on
+ * a COMMITTED reservation before its order is confirmed.
+ */
+export type ReservationState = "RESERVING" | "RESERVED" | "COMMITTED" | "RELEASING" | "RETURNING" | "RELEASED";
 
 export interface ReservationDoc {
 	_id: string;
@@ -122,7 +127,7 @@ export async function reserve(store: StockStore, orderId: string, items: { produ
 	// A repeat finds the first attempt's reservation, whatever became of it.
 	const reservation = inserted ? fresh : ((await store.findById(reservationId(orderId))) as ReservationDoc);
 	if (reservation.state !== "RESERVING") {
-		if (["RESERVED", "COMMITTING", "COMMITTED"].includes(reservation.state)) return reservation;
+		if (["RESERVED", "COMMITTED"].includes(reservation.state)) return reservation;
 		throw outOfStock(reservation.items[0]?.productId ?? "");
 	}
 
@@ -142,7 +147,7 @@ export async function reserve(store: StockStore, orderId: string, items: { produ
 	if (reserved) return reserved;
 	// Released (expired) while we were holding: our holds must not outlive it.
 	const current = (await store.findById(reservationId(orderId))) as ReservationDoc;
-	if (current.state === "RESERVED" || current.state === "COMMITTING" || current.state === "COMMITTED") return current;
+	if (current.state === "RESERVED" || current.state === "COMMITTED") return current;
 	await giveBack();
 	throw outOfStock(lines[0]?.productId ?? "");
 }
@@ -159,14 +164,10 @@ async function claimState(store: StockStore, orderId: string, from: ReservationS
 	return reservation?.state === claim ? reservation : null;
 }
 
-/** Held units become sold. Fails when the reservation was released (e.g. expired). */
+/** Held units become sold; repeating it finishes what a crash cut short. Fails when the reservation was released (e.g. expired). */
 export async function commit(store: StockStore, orderId: string): Promise<void> {
-	const reservation = await claimState(store, orderId, ["RESERVED"], "COMMITTING");
-	if (!reservation) {
-		const current = (await store.findById(reservationId(orderId))) as ReservationDoc | null;
-		if (current?.state === "COMMITTED") return;
-		throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
-	}
+	const reservation = await claimState(store, orderId, ["RESERVED"], "COMMITTED");
+	if (!reservation) throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
 	const sell = (productId: string, quantity: number) =>
 		store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
 	for (const line of reservation.items) {
@@ -174,12 +175,11 @@ export async function commit(store: StockStore, orderId: string): Promise<void> 
 		if ((await sell(line.productId, line.quantity)) === 1) continue;
 		const doc = (await store.findById(stockId(line.productId))) as StockDoc | null;
 		const quantity = doc?.holds?.[orderId];
-		if (quantity != null) await sell(line.productId, quantity); // else committed by an earlier attempt
+		if (quantity != null) await sell(line.productId, quantity); // else sold by an earlier attempt
 	}
-	await setState(store, orderId, ["COMMITTING"], "COMMITTED");
 }
 
-/** Held units go back on sale; a no-op for a committed, committing or unknown order. */
+/** Held units go back on sale; a no-op for a committed or unknown order. */
 export async function release(store: StockStore, orderId: string): Promise<void> {
 	const reservation = await claimState(store, orderId, ["RESERVING", "RESERVED"], "RELEASING");
 	if (!reservation) return;

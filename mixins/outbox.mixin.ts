@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { DbService, DbServiceSchema } from "./db.mixin";
 import { runEvery } from "../lib/periodic";
+import { WriteBatch } from "../lib/write-batch";
 
 export interface OutboxFact {
 	id: string;
@@ -36,13 +37,10 @@ export interface OutboxService extends DbService {
 	publishFacts(id: string, facts: OutboxFact[] | undefined): Promise<void>;
 	/** Reads the document's outbox and publishes it (the sweep, or a writer that has not the document at hand). */
 	publishOutbox(id: string): Promise<void>;
-	acknowledge(id: string, count: number): void;
-	flushAcknowledged(): Promise<void>;
 	sweepOutbox(): Promise<void>;
 	stopOutboxSweep?: () => void;
-	/** Documents whose facts all went out, by how many facts their outbox held. */
-	acknowledged: Map<number, string[]>;
-	acknowledgeTimer?: NodeJS.Timeout;
+	/** Documents whose facts all went out, with how many facts their outbox held. */
+	published: WriteBatch<{ id: string; count: number }>;
 }
 
 /** The channels middleware adds this to the broker. */
@@ -87,33 +85,14 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 					return;
 				}
 			}
-			if (facts.length > 0) this.acknowledge(id, facts.length);
+			if (facts.length === 0) return;
+			this.published.add({ id, count: facts.length }).catch(err => this.logger.warn(`Published facts stay in their outbox until the sweep: ${err.message}`));
 		},
 
 		async publishOutbox(this: OutboxService, id: string): Promise<void> {
 			const found = await this.adapter.findById(id);
 			const doc = found ? ((await this.adapter.entityToObject(found)) as { outbox?: OutboxFact[] }) : null;
 			await this.publishFacts(id, doc?.outbox);
-		},
-
-		acknowledge(this: OutboxService, id: string, count: number): void {
-			const ids = this.acknowledged.get(count) ?? [];
-			this.acknowledged.set(count, [...ids, id]);
-			this.acknowledgeTimer ??= setTimeout(() => void this.flushAcknowledged(), ACKNOWLEDGE_WINDOW_MS);
-		},
-
-		async flushAcknowledged(this: OutboxService): Promise<void> {
-			clearTimeout(this.acknowledgeTimer);
-			this.acknowledgeTimer = undefined;
-			const batches = [...this.acknowledged];
-			this.acknowledged.clear();
-			for (const [count, ids] of batches) {
-				// Facts are only ever appended: an outbox still of this size holds just the facts sent.
-				// One that grew meanwhile keeps everything, and the sweep publishes it again.
-				await this.adapter
-					.updateMany({ _id: { $in: ids }, outbox: { $size: count } }, { $set: { outbox: [], outboxPending: false } })
-					.catch(err => this.logger.warn(`Published facts stay in ${ids.length} outboxes until the sweep: ${(err as Error).message}`));
-			}
 		},
 
 		async sweepOutbox(this: OutboxService): Promise<void> {
@@ -123,7 +102,14 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 	},
 
 	created(this: OutboxService) {
-		this.acknowledged = new Map();
+		this.published = new WriteBatch(ACKNOWLEDGE_WINDOW_MS, async documents => {
+			for (const count of new Set(documents.map(document => document.count))) {
+				const ids = documents.filter(document => document.count === count).map(document => document.id);
+				// Facts are only ever appended: an outbox still of this size holds just the facts sent.
+				// One that grew meanwhile keeps everything, and the sweep publishes it again.
+				await this.adapter.updateMany({ _id: { $in: ids }, outbox: { $size: count } }, { $set: { outbox: [], outboxPending: false } });
+			}
+		});
 	},
 
 	started(this: OutboxService) {
@@ -132,7 +118,7 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 
 	async stopped(this: OutboxService) {
 		this.stopOutboxSweep?.();
-		await this.flushAcknowledged();
+		await this.published.flush();
 	},
 };
 

@@ -5,13 +5,18 @@ import type { Context } from "moleculer";
 import { DbMixin, exportAction, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
 import { insertIfAbsent } from "../lib/db-errors";
+import { WriteBatch } from "../lib/write-batch";
 import { LogTransport, type MessageTransport } from "../lib/message-transport";
 import { render, type Template } from "../lib/notification-templates";
 import { pageParams, type PageParams } from "../lib/paging";
 import { Channels, type Notification, type OrderCancelled, type OrderConfirmed, type Page, type ShipmentFact, type UserRegistered } from "../lib/contract";
 
+/** Sent messages are marked in batches; a fact's handler still waits for its mark. */
+const MARK_SENT_WINDOW_MS = 20;
+
 interface NotificationsService extends DbService {
 	transport: MessageTransport;
+	sent: WriteBatch<string>;
 	notify(template: Template, fact: { factId: string; userId: string; email: string; orderId?: string } & Record<string, unknown>): Promise<void>;
 }
 
@@ -95,12 +100,19 @@ const NotificationsService: DbServiceSchema<NotificationsService> = {
 				if (doc?.status !== "PENDING") return;
 			}
 			await this.transport.send({ channel: "email", to: data.email, subject, body });
-			await this.adapter.updateMany({ _id: id, status: "PENDING" }, { $set: { status: "SENT", updatedAt: new Date().toISOString() } });
+			await this.sent.add(id);
 		},
 	},
 
 	created(this: NotificationsService) {
 		this.transport = new LogTransport(this.logger);
+		this.sent = new WriteBatch(MARK_SENT_WINDOW_MS, async ids => {
+			await this.adapter.updateMany({ _id: { $in: ids }, status: "PENDING" }, { $set: { status: "SENT", updatedAt: new Date().toISOString() } });
+		});
+	},
+
+	async stopped(this: NotificationsService) {
+		await this.sent.flush();
 	},
 };
 

@@ -4,6 +4,7 @@ import jwt from "jsonwebtoken";
 import { allServices, describeEachDatabase, startApp, uniqueName, type TestApp } from "../support/app";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { request } from "../support/http";
+import { eventually } from "../support/wait";
 import { DEVELOPMENT_ADMIN, DEVELOPMENT_JWT_SECRET } from "../../lib/env";
 import * as passwords from "../../lib/password";
 import UsersService from "../../services/users.service";
@@ -39,7 +40,7 @@ describeEachDatabase("identity over HTTP", backend => {
 		const me = await request(api("/users/me"), { headers: bearer(res.body.accessToken) });
 		expect(me.body).toEqual(res.body.user);
 		// The user.registered fact reaches the notifications service: a welcome email.
-		const inbox = await request(api("/notifications"), { headers: bearer(res.body.accessToken) });
+		const inbox = await eventually(() => request(api("/notifications"), { headers: bearer(res.body.accessToken) }), r => r.body.rows?.[0]?.status === "SENT", 5000);
 		expect(inbox.body.rows).toEqual([expect.objectContaining({ userId: res.body.user.id, to: email, template: "welcome", status: "SENT" })]);
 	});
 

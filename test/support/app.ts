@@ -50,6 +50,9 @@ export async function startApp(services: AnyServiceSchema[], env: EnvOverrides =
 	try {
 		for (const schema of services) broker.createService(schema as ServiceSchema);
 		await broker.start();
+		// As a load balancer would: requests come once what the node seeds on start is in place.
+		const seeded = () => broker.services.every(service => (service as { startupDataInPlace?: boolean }).startupDataInPlace !== false);
+		for (const deadline = Date.now() + 15_000; !seeded() && Date.now() < deadline; ) await new Promise(resolve => setTimeout(resolve, 20));
 	} catch (err) {
 		await broker.stop().catch(() => undefined);
 		restoreEnv();

@@ -68,6 +68,20 @@ describe("stock under racing operations", () => {
 		}
 	});
 
+	it("finishes a commit that a crash cut short after claiming it, selling every line once", async () => {
+		const s = await store();
+		await stock.seedStock(s, "a", 4);
+		await stock.seedStock(s, "b", 4);
+		await stock.reserve(s, "o", [{ productId: "a", quantity: 1 }, { productId: "b", quantity: 3 }], 60_000);
+		// The node claimed the reservation and sold line a, then died.
+		await s.updateMany({ _id: stock.reservationId("o") }, { $set: { state: "COMMITTED" } });
+		await s.updateMany({ _id: stock.stockId("a") }, { $inc: { reserved: -1, sold: 1 }, $unset: { "holds.o": true } });
+		await stock.commit(s, "o"); // the saga, driven again by another node
+		await stock.commit(s, "o");
+		expect(await level(s, "a")).toMatchObject({ available: 3, reserved: 0, sold: 1 });
+		expect(await level(s, "b")).toMatchObject({ available: 1, reserved: 0, sold: 3 });
+	});
+
 	it("restocks a committed order even after an expiry sweep ran", async () => {
 		const s = await store();
 		await stock.seedStock(s, "a", 3);
