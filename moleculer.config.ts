@@ -65,7 +65,8 @@ function channelAdapter(env: Env): Record<string, unknown> {
 		};
 	}
 	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls:// or redis://, not ${scheme}`);
-	return { type: "Fake", options: { prefix: env.namespace } };
+	// In-process, with the durable adapters' concurrency (its default handles one message at a time).
+	return { type: "Fake", options: { prefix: env.namespace, maxInFlight: durable.maxInFlight } };
 }
 
 function cacher(env: Env): CacherConfig {
