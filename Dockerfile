@@ -18,11 +18,15 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:24-bookworm-slim
+# MONITORING_HOST: metrics and health listen on every interface of the
+# container, for its HEALTHCHECK, Prometheus and kubelet probes; publish
+# neither port to the outside.
 ENV NODE_ENV=production \
     SERVICEDIR=dist/services \
     PORT=3000 \
     METRICS_PORT=3030 \
-    HEALTH_PORT=3001
+    HEALTH_PORT=3001 \
+    MONITORING_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=production-deps /app/node_modules node_modules
 COPY --from=build /app/dist dist

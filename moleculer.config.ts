@@ -1,7 +1,7 @@
 // The one broker configuration. Every knob comes from the environment
 // (lib/env.ts) with an embedded default, and says why it has its value.
 import type { BrokerOptions, CacherConfig } from "moleculer";
-import { isNatsUrl, readEnv, type Env } from "./lib/env";
+import { developmentSecretsInUse, isNatsUrl, readEnv, type Env } from "./lib/env";
 import { natsConnectionOptions } from "./lib/nats-options";
 import { keepOptionsFromRunnerEnv } from "./lib/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/request-logging";
@@ -170,7 +170,18 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 		metrics: {
 			enabled: env.metricsPort != null,
 			reporter: env.metricsPort != null
-				? [{ type: "Prometheus", options: { port: env.metricsPort, path: "/metrics", defaultLabels: () => ({ namespace: env.namespace }) } }]
+				? [{
+					type: "Prometheus",
+					options: {
+						// Loopback unless MONITORING_HOST opens it: the endpoint has no authentication.
+						host: env.monitoringHost,
+						port: env.metricsPort,
+						path: "/metrics",
+						defaultLabels: () => ({ namespace: env.namespace }),
+						// The command line (it may hold secrets), the user and the network interfaces are nobody's business.
+						excludes: ["process.arguments", "os.user.*", "os.network.*"],
+					},
+				}]
 				: [],
 		},
 
@@ -191,7 +202,9 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			// The Redis cacher connects in the background; serve cached actions
 			// only once it can answer.
 			await waitForCacher(broker, 10_000);
-			if (env.healthPort != null) healthServer = await startHealthServer(broker, env.healthPort);
+			if (env.healthPort != null) healthServer = await startHealthServer(broker, env.healthPort, env.monitoringHost);
+			const defaults = developmentSecretsInUse(env);
+			if (defaults.length > 0) broker.logger.warn(`Development secrets in use (${defaults.join(", ")}): published values, for development only; set them for any shared or production deployment`);
 		},
 
 		async stopped() {

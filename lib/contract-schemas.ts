@@ -64,8 +64,8 @@ export const CONTRACT_SCHEMAS = {
 		["orderId"],
 	),
 	NotificationPage: page("Notification"),
-	Liveness: object({ status: oneOf("ok"), nodeID: string }),
-	HealthReport: object({ status: oneOf("ok", "unavailable"), nodeID: string, checks: { type: "object", additionalProperties: object({ ok: { type: "boolean" }, detail: string }, ["detail"]) } }),
+	Liveness: object({ status: oneOf("ok") }),
+	HealthReport: object({ status: oneOf("ok", "unavailable"), checks: { type: "object", additionalProperties: object({ ok: { type: "boolean" }, detail: string }, ["detail"]) } }),
 	OpenApiDocument: { type: "object", required: ["openapi", "paths"] },
 } satisfies Record<string, JsonSchema>;
 

@@ -85,9 +85,9 @@ export interface UserRegistered {
 	name: string;
 }
 
+/** What anyone may see of a node's readiness: no node id, no service or database names. */
 export interface HealthReport {
 	status: "ok" | "unavailable";
-	nodeID: string;
 	checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
@@ -98,6 +98,7 @@ export const ErrorTypes = {
 	CONFLICT: "CONFLICT",
 	NOT_FOUND: "NOT_FOUND",
 	INVALID_JSON: "INVALID_JSON",
+	INVALID_BODY: "INVALID_BODY",
 	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
 	RATE_LIMITED: "RATE_LIMITED",
 	INTERNAL: "INTERNAL",

@@ -35,6 +35,8 @@ export interface Env {
 	logLevel: string;
 	/** Default 3030 (none under test); "off": no endpoint; 0: a random free port. */
 	metricsPort?: number;
+	/** Where METRICS_PORT and HEALTH_PORT listen: loopback unless set (the image sets 0.0.0.0). */
+	monitoringHost: string;
 	tracingExporter?: TracingExporter;
 	tracingUrl?: string;
 	dataDir: string;
@@ -43,6 +45,8 @@ export interface Env {
 	rateLimit: number;
 	rateLimitWindowMs: number;
 	trustedProxies: string[];
+	/** Browser origins (scheme://host[:port]) allowed to call the API cross-origin; none by default. */
+	corsOrigins: string[];
 	bodyLimit: string;
 	/** Unset outside production: the documented development secret. */
 	jwtSecret?: string;
@@ -68,12 +72,14 @@ export const ENV_NAMES = [
 	"AUTH_RATE_WINDOW_MS",
 	"BODY_LIMIT",
 	"CACHER",
+	"CORS_ORIGINS",
 	"DATA_DIR",
 	"DB_CONNECT_TIMEOUT_MS",
 	"HEALTH_PORT",
 	"JWT_SECRET",
 	"LOGLEVEL",
 	"METRICS_PORT",
+	"MONITORING_HOST",
 	"MONGO_URI",
 	"NAMESPACE",
 	"NATS_TLS_CA",
@@ -154,6 +160,22 @@ function transporterUrl(source: Source): string | undefined {
 	return raw;
 }
 
+function list(source: Source, name: EnvName): string[] {
+	return (text(source, name) ?? "").split(",").map(item => item.trim()).filter(Boolean);
+}
+
+// An origin is exactly what a browser sends in its Origin header: no path, no
+// trailing slash, so the comparison can be a plain string match.
+function origins(source: Source): string[] {
+	const values = list(source, "CORS_ORIGINS");
+	for (const value of values) {
+		if (!/^https?:\/\/[^/*]+$/.test(value) || !URL.canParse(value) || new URL(value).origin !== value) {
+			throw new Error(`CORS_ORIGINS must be comma-separated origins such as https://shop.example.com (http or https, host, optional port; no path, no wildcard), got "${value}"`);
+		}
+	}
+	return values;
+}
+
 function readableFile(source: Source, name: EnvName): string | undefined {
 	const file = text(source, name);
 	if (file == null) return undefined;
@@ -196,6 +218,7 @@ export function readEnv(source: Source = process.env): Env {
 		mongoUri: url(source, "MONGO_URI", ["mongodb", "mongodb+srv"]),
 		serializer: text(source, "SERIALIZER") ?? "JSON",
 		port: integer(source, "PORT", 3000),
+		monitoringHost: text(source, "MONITORING_HOST") ?? "127.0.0.1",
 		healthPort: text(source, "HEALTH_PORT") == null ? undefined : integer(source, "HEALTH_PORT", 0),
 		logLevel: oneOf(source, "LOGLEVEL", ["fatal", "error", "warn", "info", "debug", "trace"] as const, "info")!,
 		// Tests start many brokers in one process: no fixed port unless asked for.
@@ -209,7 +232,8 @@ export function readEnv(source: Source = process.env): Env {
 		dbConnectTimeoutMs: integer(source, "DB_CONNECT_TIMEOUT_MS", 10_000, 100),
 		rateLimit: integer(source, "RATE_LIMIT", 600, 1),
 		rateLimitWindowMs: integer(source, "RATE_LIMIT_WINDOW_MS", 60_000, 1000),
-		trustedProxies: (text(source, "TRUSTED_PROXIES") ?? "").split(",").map(s => s.trim()).filter(Boolean),
+		trustedProxies: list(source, "TRUSTED_PROXIES"),
+		corsOrigins: origins(source),
 		bodyLimit: text(source, "BODY_LIMIT") ?? "100kb",
 		jwtSecret: text(source, "JWT_SECRET"),
 		accessTokenTtlS: integer(source, "ACCESS_TOKEN_TTL_S", 900, 10),
@@ -227,14 +251,23 @@ export function readEnv(source: Source = process.env): Env {
 export const DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production";
 /** The admin seeded outside production when ADMIN_EMAIL/ADMIN_PASSWORD are unset (README states it). */
 export const DEVELOPMENT_ADMIN = { email: "admin@shop.local", password: "admin-password-123" } as const;
+export const DEVELOPMENT_WEBHOOK_SECRET = "development-carrier-webhook-secret";
+
+/** The shortest signing key production accepts (JWT_SECRET, SHIPPING_WEBHOOK_SECRET). */
+export const MIN_SECRET_LENGTH = 32;
+
+/** A production key: set, long enough, and not the published development value. */
+function productionSecret(name: EnvName, value: string | undefined, development: string): string {
+	if (!value || value.length < MIN_SECRET_LENGTH || value === development) {
+		throw new Error(`${name} must be set to a random string of at least ${MIN_SECRET_LENGTH} characters in production`);
+	}
+	return value;
+}
 
 /** The secret that signs access tokens; a weak or missing one stops a production node. */
 export function jwtSecret(env: Env): string {
 	if (env.nodeEnv !== "production") return env.jwtSecret ?? DEVELOPMENT_JWT_SECRET;
-	if (!env.jwtSecret || env.jwtSecret.length < 32 || env.jwtSecret === DEVELOPMENT_JWT_SECRET) {
-		throw new Error("JWT_SECRET must be set to a random string of at least 32 characters in production");
-	}
-	return env.jwtSecret;
+	return productionSecret("JWT_SECRET", env.jwtSecret, DEVELOPMENT_JWT_SECRET);
 }
 
 /** The admin account to ensure exists; production refuses to start without one. */
@@ -244,11 +277,18 @@ export function adminCredentials(env: Env): { email: string; password: string } 
 	return DEVELOPMENT_ADMIN;
 }
 
-export const DEVELOPMENT_WEBHOOK_SECRET = "development-carrier-webhook-secret";
-
-/** The carrier webhook's HMAC key; production refuses to start without one. */
+/** The carrier webhook's HMAC key; a weak or missing one stops a production node. */
 export function shippingWebhookSecret(env: Env): string {
-	if (env.shippingWebhookSecret) return env.shippingWebhookSecret;
-	if (env.nodeEnv === "production") throw new Error("SHIPPING_WEBHOOK_SECRET must be set in production");
-	return DEVELOPMENT_WEBHOOK_SECRET;
+	if (env.nodeEnv !== "production") return env.shippingWebhookSecret ?? DEVELOPMENT_WEBHOOK_SECRET;
+	return productionSecret("SHIPPING_WEBHOOK_SECRET", env.shippingWebhookSecret, DEVELOPMENT_WEBHOOK_SECRET);
+}
+
+/** The secrets that fall back to their published development values (only possible outside production). */
+export function developmentSecretsInUse(env: Env): string[] {
+	if (env.nodeEnv === "production") return [];
+	return [
+		...(env.jwtSecret ? [] : ["JWT_SECRET"]),
+		...(env.adminEmail && env.adminPassword ? [] : ["ADMIN_EMAIL/ADMIN_PASSWORD"]),
+		...(env.shippingWebhookSecret ? [] : ["SHIPPING_WEBHOOK_SECRET"]),
+	];
 }

@@ -3,15 +3,18 @@
 import http from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { nodeReadiness } from "./readiness";
+import { setSecurityHeaders } from "./security-headers";
 
-export function startHealthServer(broker: ServiceBroker, port: number): Promise<http.Server> {
+/** `host` is MONITORING_HOST: loopback unless the operator opens it (containers do). */
+export function startHealthServer(broker: ServiceBroker, port: number, host: string): Promise<http.Server> {
 	const server = http.createServer(async (req, res) => {
+		setSecurityHeaders(res);
 		const reply = (status: number, body: unknown) => {
 			res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
 			res.end(JSON.stringify(body));
 		};
 		if (req.method !== "GET") return reply(405, { message: "Method not allowed" });
-		if (req.url === "/health/live") return reply(200, { status: "ok", nodeID: broker.nodeID });
+		if (req.url === "/health/live") return reply(200, { status: "ok" });
 		if (req.url === "/health/ready") {
 			const report = await nodeReadiness(broker);
 			return reply(report.status === "ok" ? 200 : 503, report);
@@ -20,6 +23,6 @@ export function startHealthServer(broker: ServiceBroker, port: number): Promise<
 	});
 	return new Promise((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(port, () => resolve(server));
+		server.listen(port, host, () => resolve(server));
 	});
 }

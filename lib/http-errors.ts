@@ -37,7 +37,7 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 	if (type === "entity.parse.failed") return body(400, "BadRequestError", "The request body is not valid JSON", ErrorTypes.INVALID_JSON);
 	if (type === "entity.too.large") return body(413, "PayloadTooLargeError", "The request body is too large", ErrorTypes.PAYLOAD_TOO_LARGE);
 	if (type?.startsWith("entity.") || type?.endsWith(".unsupported") || type === "request.aborted") {
-		const status = typeof err.status === "number" ? err.status : 400;
+		const status = [err.status, err.code].find(value => typeof value === "number") as number | undefined ?? 400;
 		return body(status, "BadRequestError", err.message ?? "Bad request", type.toUpperCase().replace(/\./g, "_"));
 	}
 

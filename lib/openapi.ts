@@ -101,7 +101,7 @@ export function actionDocs(schemas: DocumentedService[]): Record<string, ActionD
 const ref = (kind: "schemas" | "responses", name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
 const ERROR_RESPONSES: Record<number, string> = {
-	400: "The body is not valid JSON",
+	400: "The body is not valid JSON, or not encoded as its Content-Encoding says",
 	401: "No valid access token (or bad credentials)",
 	403: "Signed in, but not allowed to do this",
 	404: "No such resource (or not yours)",

@@ -1,7 +1,8 @@
 // Whether this node should receive traffic: its services started and not
 // stopping, the transporter connected (when there is one), the cache and the
 // databases of the services it hosts reachable, and what they seed on start in
-// place. Each check is bounded.
+// place. Each check is bounded. Anyone may ask, so the answer names no node,
+// service or database: which database failed goes to this node's log.
 import type { ServiceBroker, Service } from "moleculer";
 import type { HealthReport } from "./contract";
 import { cacherReachable } from "./cacher-health";
@@ -35,9 +36,12 @@ export async function nodeReadiness(broker: ServiceBroker): Promise<HealthReport
 
 	const databases = (broker.services as Service[]).filter(hasDatabase);
 	const reachable = await Promise.all(databases.map(service => service.databaseReachable(CHECK_TIMEOUT_MS)));
-	databases.forEach((service, i) => (checks[`database:${service.name}`] = { ok: reachable[i] }));
-	for (const service of (broker.services as Service[]).filter(hasStartupData)) checks[`data:${service.name}`] = { ok: service.startupDataInPlace };
+	if (databases.length > 0) checks.database = { ok: reachable.every(Boolean) };
+	const unreachable = databases.filter((_, i) => !reachable[i]).map(service => service.name);
+	if (unreachable.length > 0) broker.getLogger("readiness").warn(`Not ready: the database of ${unreachable.join(", ")} does not answer`);
+	const seeding = (broker.services as Service[]).filter(hasStartupData);
+	if (seeding.length > 0) checks.data = { ok: seeding.every(service => service.startupDataInPlace) };
 
 	const ok = Object.values(checks).every(check => check.ok);
-	return { status: ok ? "ok" : "unavailable", nodeID: broker.nodeID, checks };
+	return { status: ok ? "ok" : "unavailable", checks };
 }

@@ -26,6 +26,15 @@ export function signAccessToken(claims: AccessClaims, secret: string, ttlSeconds
 	});
 }
 
+/** Our access tokens are well under this; a longer header is not worth parsing. */
+const MAX_ACCESS_TOKEN_LENGTH = 2048;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Whether a bearer value has the shape of a signed JWT (three base64url parts) of sane length. */
+export function looksLikeAccessToken(token: string): boolean {
+	return token.length <= MAX_ACCESS_TOKEN_LENGTH && JWT_SHAPE.test(token);
+}
+
 export function invalidToken(reason = "The access token is invalid or expired"): Errors.MoleculerClientError {
 	const err = new Errors.MoleculerClientError(reason, 401, "INVALID_TOKEN");
 	err.name = "UnAuthorizedError";

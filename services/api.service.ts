@@ -12,13 +12,16 @@ import { toErrorResponse } from "../lib/http-errors";
 import { nodeReadiness } from "../lib/readiness";
 import { redisRateLimitStore } from "../lib/rate-limit-store";
 import { assertAccess, requiredAccess } from "../lib/access";
-import { invalidToken } from "../lib/tokens";
+import { invalidToken, looksLikeAccessToken } from "../lib/tokens";
 import type { ClientMeta } from "../mixins/auth.mixin";
 import type { Access, AuthUser } from "../lib/contract";
 import { sideRedisClient } from "../lib/redis-client";
 import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, successStatus, type ApiRoute } from "../lib/api-routes";
 import { actionDocs, openApiDocument, type DocumentedService } from "../lib/openapi";
 import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
+import { setSecurityHeaders } from "../lib/security-headers";
+import { CorsPolicy } from "../lib/cors";
+import { jsonBody } from "../lib/json-body";
 import { version } from "../package.json";
 import AuthService from "./auth.service";
 import UsersService from "./users.service";
@@ -30,6 +33,7 @@ import NotificationsService from "./notifications.service";
 import ShippingService from "./shipping.service";
 
 interface Gateway extends Service {
+	cors?: CorsPolicy;
 	rateLimitRedis?: Redis;
 	openApi?: Record<string, unknown>;
 }
@@ -42,7 +46,7 @@ interface ResponseMeta {
 /** A non-JSON body (the docs page), cacheable for an hour. */
 function served(ctx: Context<unknown, ResponseMeta>, file: DocsFile): string {
 	ctx.meta.$responseType = file.contentType;
-	ctx.meta.$responseHeaders = { "Cache-Control": "public, max-age=3600" };
+	ctx.meta.$responseHeaders = { "Cache-Control": "public, max-age=3600", ...file.headers };
 	return file.body;
 }
 
@@ -120,7 +124,8 @@ const ApiService: GatewaySchema = {
 				path: "/api",
 				mappingPolicy: "restrict",
 				autoAliases: false,
-				bodyParsers: { json: { strict: true }, urlencoded: false },
+				// JSON only, read by lib/json-body.ts (see there why not moleculer-web's).
+				bodyParsers: false,
 				authentication: true,
 				authorization: true,
 				aliases: aliasesOf(API_ROUTES),
@@ -148,6 +153,8 @@ const ApiService: GatewaySchema = {
 		// moleculer-web has already logged server-side errors by now.
 		onError(_req: IncomingMessage, res: ServerResponse, err: unknown) {
 			const { status, body } = toErrorResponse(err);
+			const retryAfter = (body.data as { retryAfter?: unknown } | undefined)?.retryAfter;
+			if (status === 429 && typeof retryAfter === "number" && !res.headersSent) res.setHeader("Retry-After", String(retryAfter));
 			sendJson(res, status, body);
 		},
 	},
@@ -162,8 +169,8 @@ const ApiService: GatewaySchema = {
 			circuitBreaker: { enabled: false },
 		},
 		live: {
-			handler(this: Service) {
-				return { status: "ok", nodeID: this.broker.nodeID };
+			handler() {
+				return { status: "ok" };
 			},
 		},
 		openapi: {
@@ -203,12 +210,27 @@ const ApiService: GatewaySchema = {
 	},
 
 	methods: {
+		/**
+		 * Every request enters here, before moleculer-web routes it: headers every
+		 * answer carries, and CORS. moleculer-web's own CORS is not used: it routes
+		 * an OPTIONS request as a call of its Access-Control-Request-Method (or of
+		 * GET without one) and reads its body before answering a preflight.
+		 */
+		httpHandler(this: Gateway, req: IncomingMessage, res: ServerResponse, next?: unknown) {
+			setSecurityHeaders(res);
+			if (this.cors!.handle(req, res)) return;
+			return ApiGateway.methods!.httpHandler.call(this, req, res, next);
+		},
+
 		/** A Bearer token becomes ctx.meta.user; no header is an anonymous call, a bad token a 401. */
 		async authenticate(ctx: Context, _route: unknown, req: IncomingMessage): Promise<AuthUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;
 			const [scheme, token] = header.split(" ");
 			if (scheme?.toLowerCase() !== "bearer" || !token) throw invalidToken("Use an Authorization: Bearer <token> header");
+			// Anything that cannot be one of our tokens is a 401 here, not a
+			// validation error of an internal action.
+			if (!looksLikeAccessToken(token)) throw invalidToken();
 			return ctx.call<AuthUser, { token: string }>("auth.resolveToken", { token });
 		},
 
@@ -223,16 +245,22 @@ const ApiService: GatewaySchema = {
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>) {
 		const env = readEnv();
 		trustedProxies = env.trustedProxies; // read once: onBeforeCall runs on every request
+		this.cors = new CorsPolicy(env.corsOrigins);
 		const routeAt = (path: string) => schema.settings!.routes.find((route: { path: string }) => route.path === path);
 		const [healthRoute, apiRoute] = [routeAt("/health"), routeAt("/api")];
 		schema.settings!.port = env.port;
 		// Always this node's own health, never another gateway's.
 		healthRoute.callOptions = { nodeID: this.broker.nodeID, retries: 0 };
-		apiRoute.bodyParsers.json.limit = env.bodyLimit;
-		// Keep the raw bytes for signature checks (the carrier webhook).
-		apiRoute.bodyParsers.json.verify = (req: IncomingMessage & { rawBody?: Buffer }, _res: unknown, buf: Buffer) => {
-			req.rawBody = buf;
-		};
+		apiRoute.use = [
+			jsonBody({
+				strict: true,
+				limit: env.bodyLimit,
+				// Keep the raw bytes for signature checks (the carrier webhook).
+				verify: (req: IncomingMessage & { rawBody?: Buffer }, _res: unknown, buf: Buffer) => {
+					req.rawBody = buf;
+				},
+			}),
+		];
 		apiRoute.rateLimit = {
 			window: env.rateLimitWindowMs,
 			limit: env.rateLimit,

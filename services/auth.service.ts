@@ -9,9 +9,10 @@ import { Authorized, type ClientMeta } from "../mixins/auth.mixin";
 import { jwtSecret, readEnv, type Env } from "../lib/env";
 import { emailRule, nameRule, passwordRule, refreshTokenRule } from "../lib/identity";
 import { MemoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from "../lib/rate-limit-store";
+import { MemoryLoginFailures, RedisLoginFailures, type LoginFailureStore } from "../lib/login-failures";
 import { sideRedisClient } from "../lib/redis-client";
 import { hashToken, invalidToken, newRefreshToken, signAccessToken, verifyAccessToken } from "../lib/tokens";
-import type { AuthResult, AuthUser, User } from "../lib/contract";
+import { ErrorTypes, type AuthResult, type AuthUser, type User } from "../lib/contract";
 
 interface RefreshTokenRecord {
 	_id: string;
@@ -27,8 +28,9 @@ interface AuthService extends DbService {
 	env: Env;
 	secret: string;
 	attempts: RateLimitStore;
+	loginFailures: LoginFailureStore;
 	attemptsRedis?: Redis;
-	throttle(ctx: Context<unknown, ClientMeta>, action: string, keys: string[]): Promise<void>;
+	throttle(action: string, clientIp: string): Promise<void>;
 	issueSession(user: User, familyId?: string): Promise<AuthResult>;
 	revokeFamily(familyId: string): Promise<void>;
 }
@@ -66,7 +68,7 @@ const AuthService: DbServiceSchema<AuthService> = {
 			retryPolicy: { enabled: false },
 			params: { email: emailRule, password: passwordRule, name: nameRule, $$strict: "remove" },
 			async handler(this: AuthService, ctx: Context<{ email: string; password: string; name: string }, ClientMeta>): Promise<AuthResult> {
-				await this.throttle(ctx, "register", [`ip:${ctx.meta.clientIp ?? "internal"}`]);
+				await this.throttle("register", ctx.meta.clientIp ?? "internal");
 				// users.create records the user.registered fact with the user itself.
 				const user = await ctx.call<User, object>("users.create", ctx.params);
 				return this.issueSession(user);
@@ -77,8 +79,17 @@ const AuthService: DbServiceSchema<AuthService> = {
 			access: "public",
 			params: { email: emailRule, password: { type: "string", min: 1, max: 1024 }, $$strict: "remove" },
 			async handler(this: AuthService, ctx: Context<{ email: string; password: string }, ClientMeta>): Promise<AuthResult> {
-				await this.throttle(ctx, "login", [`ip:${ctx.meta.clientIp ?? "internal"}`, `account:${ctx.params.email}`]);
-				const user = await ctx.call<User, object>("users.authenticate", ctx.params);
+				const clientIp = ctx.meta.clientIp ?? "internal";
+				await this.throttle("login", clientIp);
+				// Failures count per account *and* address: a guesser locks only their own pair.
+				const pair = JSON.stringify([ctx.params.email, clientIp]);
+				const lockedMs = await this.loginFailures.lockedFor(pair);
+				if (lockedMs > 0) throw tooManyAttempts(Math.ceil(lockedMs / 1000));
+				const user = await ctx.call<User, object>("users.authenticate", ctx.params).catch(async (err: { type?: string }) => {
+					if (err.type === ErrorTypes.INVALID_CREDENTIALS) await this.loginFailures.failed(pair);
+					throw err;
+				});
+				await this.loginFailures.succeeded(pair);
 				return this.issueSession(user);
 			},
 		},
@@ -119,25 +130,34 @@ const AuthService: DbServiceSchema<AuthService> = {
 		resolveToken: {
 			visibility: "public",
 			params: { token: { type: "string", min: 1, max: 4096 } },
-			// Revocation clears this cache at once; the TTL bounds how long a role
-			// change or a missed clean can go unseen.
-			cache: { keys: ["token"], ttl: 30 },
+			// Never cached: a token's signature and expiry are checked on every request.
 			async handler(this: AuthService, ctx: Context<{ token: string }>): Promise<AuthUser> {
 				const claims = verifyAccessToken(ctx.params.token, this.secret);
-				if ((await this.adapter.count({ query: { familyId: claims.sid, revoked: true } })) > 0) throw invalidToken("The session has ended");
-				const user = await ctx.call<User, object>("users.get", { id: claims.sub }).catch(accountGone);
+				return ctx.call<AuthUser, { sid: string; userId: string }>("auth.session", { sid: claims.sid, userId: claims.sub });
+			},
+		},
+
+		/** The user of a live session: it exists and has not ended. */
+		session: {
+			visibility: "protected",
+			params: { sid: { type: "string", min: 1, max: 64 }, userId: { type: "string", min: 1, max: 64 } },
+			// Ending a session clears this cache at once, on every node; the TTL
+			// bounds how long a role change or a missed clean can go unseen.
+			cache: { keys: ["sid", "userId"], ttl: 30 },
+			async handler(this: AuthService, ctx: Context<{ sid: string; userId: string }>): Promise<AuthUser> {
+				const live = await this.adapter.count({ query: { familyId: ctx.params.sid, userId: ctx.params.userId, revoked: false } });
+				if (live === 0) throw invalidToken("The session has ended");
+				const user = await ctx.call<User, object>("users.get", { id: ctx.params.userId }).catch(accountGone);
 				return { id: user.id, email: user.email, roles: user.roles };
 			},
 		},
 	},
 
 	methods: {
-		/** Counts this attempt against every key (client address, account); over the limit is a 429. */
-		async throttle(this: AuthService, _ctx: Context, action: string, keys: string[]): Promise<void> {
-			for (const key of keys) {
-				if ((await this.attempts.inc(`${action}:${key}`)) > this.env.authRateLimit) {
-					throw tooManyAttempts(Math.ceil((this.attempts.resetTime - Date.now()) / 1000));
-				}
+		/** Counts this attempt against the client's address; over AUTH_RATE_LIMIT in the window is a 429. */
+		async throttle(this: AuthService, action: string, clientIp: string): Promise<void> {
+			if ((await this.attempts.inc(`${action}:ip:${clientIp}`)) > this.env.authRateLimit) {
+				throw tooManyAttempts(Math.ceil((this.attempts.resetTime - Date.now()) / 1000));
 			}
 		},
 
@@ -174,8 +194,10 @@ const AuthService: DbServiceSchema<AuthService> = {
 			// Counted in Redis so attempts through any gateway or auth node add up.
 			this.attemptsRedis = sideRedisClient(this.env.cacher, "Auth attempts", this.logger);
 			this.attempts = new (redisRateLimitStore(this.attemptsRedis, `${this.env.namespace}-auth-attempts`, this.logger))(this.env.authRateWindowMs);
+			this.loginFailures = new RedisLoginFailures(this.attemptsRedis, `${this.env.namespace}-login-failures`, this.logger);
 		} else {
 			this.attempts = new MemoryRateLimitStore(this.env.authRateWindowMs);
+			this.loginFailures = new MemoryLoginFailures();
 		}
 	},
 

@@ -57,7 +57,9 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			access: "public",
 			params: { productId: productIdParam },
 			async handler(this: InventoryService, ctx: Context<{ productId: string }>): Promise<Availability> {
-				const { productId, available, reserved } = stock.toLevel((await this.adapter.findById(stock.stockId(ctx.params.productId))) as stock.StockDoc | null, ctx.params.productId);
+				const doc = (await this.adapter.findById(stock.stockId(ctx.params.productId))) as stock.StockDoc | null;
+				if (!doc) await ctx.call("products.get", { id: ctx.params.productId }); // 404 for a product the catalog does not have
+				const { productId, available, reserved } = stock.toLevel(doc, ctx.params.productId);
 				return { productId, available, reserved };
 			},
 		},

@@ -25,6 +25,12 @@ function invalidCredentials(): Errors.MoleculerClientError {
 	return err;
 }
 
+/** The ERROR an operator sees when ADMIN_EMAIL names a customer's account. */
+function adminEmailTaken(email: string): string {
+	return `ADMIN_EMAIL ${email} belongs to an existing account that is not an admin; it was NOT promoted. `
+		+ "There is no admin until ADMIN_EMAIL names a new address (or that account is removed).";
+}
+
 interface UsersService extends OutboxService {
 	createUser(ctx: Context | undefined, user: NewUser): Promise<User>;
 	ensureAdmin(): Promise<void>;
@@ -129,19 +135,30 @@ const UsersService: DbServiceSchema<UsersService> = {
 			}
 		},
 
-		/** The admin from ADMIN_EMAIL/ADMIN_PASSWORD (or the development one) exists and is an admin. */
+		/**
+		 * Creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD (or the development one)
+		 * when no account has that email. An existing admin is left as it is. An
+		 * existing non-admin account is never promoted: whoever registered the
+		 * address first would own the admin role with their own password. It stays
+		 * a customer and the node logs an ERROR; refusing to start instead would let
+		 * that same registration take the identity service down.
+		 */
 		async ensureAdmin(this: UsersService): Promise<void> {
 			const { email, password } = adminCredentials(readEnv());
-			const existing = (await this.adapter.findOne({ email: normalizeEmail(email) })) as { _id: string; roles: Role[] } | null;
+			const normalized = normalizeEmail(email);
+			const existing = (await this.adapter.findOne({ email: normalized })) as { roles: Role[] } | null;
 			if (existing) {
-				if (!existing.roles.includes("admin")) await this.adapter.updateById(existing._id, { $set: { roles: [...existing.roles, "admin"] } });
+				if (!existing.roles.includes("admin")) this.logger.error(adminEmailTaken(normalized));
 				return;
 			}
 			try {
 				await this.createUser(undefined, { email, password, name: "Administrator", roles: ["admin"] });
-				this.logger.info(`Admin account ${normalizeEmail(email)} created`);
+				this.logger.info(`Admin account ${normalized} created`);
 			} catch (err) {
-				if ((err as { type?: string }).type !== "EMAIL_TAKEN") throw err; // another users node was first
+				if ((err as { type?: string }).type !== "EMAIL_TAKEN") throw err;
+				// Another users node created it, or someone registered the address just now.
+				const raced = (await this.adapter.findOne({ email: normalized })) as { roles: Role[] } | null;
+				if (!raced?.roles.includes("admin")) this.logger.error(adminEmailTaken(normalized));
 			}
 		},
 	},

@@ -223,7 +223,7 @@ describe("identity throttling and secrecy", () => {
 		jest.restoreAllMocks();
 	});
 
-	it("slows down credential stuffing: past the limit an account answers 429 even to the right password", async () => {
+	it("slows down credential stuffing: past the limit an address answers 429 even to the right password", async () => {
 		const email = `throttle.${Date.now()}@example.com`;
 		const registered = await request(`${app.url}/api/auth/register`, { method: "POST", body: { email, password, name: "T" } });
 		expect(registered.status).toBe(201);

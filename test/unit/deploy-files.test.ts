@@ -40,6 +40,13 @@ describe("docker-compose.yml", () => {
 		}
 	});
 
+	it("runs the app nodes in production unless told otherwise, with metrics and health open to the compose network only", () => {
+		for (const [, svc] of appNodes) {
+			expect(svc.environment).toMatchObject({ NODE_ENV: "${NODE_ENV:-production}", MONITORING_HOST: "0.0.0.0" });
+			expect(svc.ports).toBeUndefined();
+		}
+	});
+
 	it("runs the Python recommendations node from its own image on the same NATS and namespace", () => {
 		const python = compose.services.recommendations;
 		expect(python.build).toBe("polyglot/python");
@@ -112,6 +119,10 @@ describe("Dockerfile", () => {
 		expect(stages.length).toBeGreaterThanOrEqual(2);
 		expect(stages.every(line => /node:24/.test(line))).toBe(true);
 		expect(dockerfile).toMatch(/npm ci --omit=dev/);
+	});
+
+	it("listens for metrics and health on the container's interfaces, which its HEALTHCHECK and probes need", () => {
+		expect(dockerfile).toMatch(/MONITORING_HOST=0\.0\.0\.0/);
 	});
 
 	it("runs as a non-root user with a health check on the node's readiness", () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { adminCredentials, DEVELOPMENT_ADMIN, jwtSecret, readEnv, redactUrl } from "../../lib/env";
+import { adminCredentials, DEVELOPMENT_ADMIN, developmentSecretsInUse, jwtSecret, readEnv, redactUrl, shippingWebhookSecret } from "../../lib/env";
 import { natsConnectionOptions } from "../../lib/nats-options";
 import AuthService from "../../services/auth.service";
 import UsersService from "../../services/users.service";
@@ -28,6 +28,19 @@ describe("environment contract", () => {
 		expect(() => readEnv({ MONGO_URI: "localhost:27017" })).toThrow(/MONGO_URI/);
 		expect(() => readEnv({ NODE_ENV: "staging" })).toThrow(/NODE_ENV/);
 		expect(() => readEnv({ RATE_LIMIT: "0" })).toThrow(/RATE_LIMIT/);
+	});
+
+	it("allows no cross-origin browser by default, and takes exact origins from CORS_ORIGINS", () => {
+		expect(readEnv({}).corsOrigins).toEqual([]);
+		expect(readEnv({ CORS_ORIGINS: " https://shop.example.com, http://localhost:8080 " }).corsOrigins).toEqual(["https://shop.example.com", "http://localhost:8080"]);
+		for (const CORS_ORIGINS of ["*", "shop.example.com", "https://shop.example.com/", "https://shop.example.com/app", "https://*.example.com"]) {
+			expect(() => readEnv({ CORS_ORIGINS })).toThrow(/^CORS_ORIGINS/);
+		}
+	});
+
+	it("serves metrics and health on loopback unless MONITORING_HOST says otherwise", () => {
+		expect(readEnv({}).monitoringHost).toBe("127.0.0.1");
+		expect(readEnv({ MONITORING_HOST: "0.0.0.0" }).monitoringHost).toBe("0.0.0.0");
 	});
 
 	it("never prints a password from a URL", () => {
@@ -110,6 +123,18 @@ describe("production secrets", () => {
 		}
 		expect(jwtSecret(readEnv({ NODE_ENV: "production", JWT_SECRET: strong }))).toBe(strong);
 		expect(() => adminCredentials(readEnv({ NODE_ENV: "production" }))).toThrow(/ADMIN_EMAIL/);
+	});
+
+	it("refuses a missing, short or development carrier webhook secret in production", () => {
+		for (const SHIPPING_WEBHOOK_SECRET of [undefined, "short-secret", "x".repeat(31), shippingWebhookSecret(readEnv({}))]) {
+			expect(() => shippingWebhookSecret(readEnv({ NODE_ENV: "production", SHIPPING_WEBHOOK_SECRET }))).toThrow(/SHIPPING_WEBHOOK_SECRET.*32/);
+		}
+		expect(shippingWebhookSecret(readEnv({ NODE_ENV: "production", SHIPPING_WEBHOOK_SECRET: strong }))).toBe(strong);
+	});
+
+	it("names the development secrets in use, for the start-up warning", () => {
+		expect(developmentSecretsInUse(readEnv({}))).toEqual(["JWT_SECRET", "ADMIN_EMAIL/ADMIN_PASSWORD", "SHIPPING_WEBHOOK_SECRET"]);
+		expect(developmentSecretsInUse(readEnv({ JWT_SECRET: strong, ADMIN_EMAIL: "a@example.com", ADMIN_PASSWORD: "p".repeat(12), SHIPPING_WEBHOOK_SECRET: strong }))).toEqual([]);
 	});
 
 	it("stops a production node from starting without them", async () => {

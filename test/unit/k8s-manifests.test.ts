@@ -81,7 +81,7 @@ describe("deploy/k8s", () => {
 		const sources = [...byKind("ConfigMap"), ...byKind("Secret")].flatMap(m => Object.keys({ ...m.data, ...m.stringData }));
 		const set = deployments.flatMap(d => (container(d).env ?? []).map(e => e.name));
 		for (const name of [...sources, ...set]) expect([...ENV_NAMES, ...RUNNER_VARS]).toContain(name);
-		expect(config.data).toMatchObject({ NODE_ENV: "production", SERIALIZER: "JSON", TRANSPORTER: expect.stringMatching(/^nats:/) });
+		expect(config.data).toMatchObject({ NODE_ENV: "production", MONITORING_HOST: "0.0.0.0", SERIALIZER: "JSON", TRANSPORTER: expect.stringMatching(/^nats:/) });
 		expect(Object.keys(byKind("Secret")[0].stringData ?? {}).sort()).toEqual(["ADMIN_EMAIL", "ADMIN_PASSWORD", "JWT_SECRET", "SHIPPING_WEBHOOK_SECRET"]);
 	});
 
