@@ -76,8 +76,9 @@ async function main(): Promise<void> {
 		Array.from({ length: users }, () => must<AuthResult>("POST", "/auth/register", { email: `bench-${randomUUID()}@example.com`, password: "bench password 123", name: "Bench" })),
 	);
 	process.once("message", async (message: { go: number }) => {
-		process.send!(await shop(shoppers, products, message.go));
-		process.exit(0);
+		const run = await shop(shoppers, products, message.go);
+		// Exit once the result is out: a large message is still being written when send() returns.
+		process.send!(run, undefined, {}, () => process.exit(0));
 	});
 	process.send!({ ready: true });
 }

@@ -67,8 +67,9 @@ export async function measureCheckout(shop: Shop, mode: string, shoppers: number
 	const began = Date.now();
 	const samples = [{ at: began, cpu: cpuNow() }];
 	const sampler = setInterval(() => samples.push({ at: Date.now(), cpu: cpuNow() }), windowSeconds * 1000);
-	const run = await new Promise<CheckoutRun>(resolve => {
+	const run = await new Promise<CheckoutRun>((resolve, reject) => {
 		load.child.once("message", message => resolve(message as CheckoutRun));
+		load.child.once("exit", code => reject(new Error(`the checkout load exited (${code}) without its result`)));
 		load.child.send({ go: seconds });
 	});
 	clearInterval(sampler);

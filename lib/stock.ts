@@ -204,8 +204,9 @@ export async function restock(store: StockStore, orderId: string): Promise<void>
 /** Reservations never committed before their expiry: their units go back on sale. */
 export async function releaseExpired(store: StockStore, now = new Date()): Promise<number> {
 	// Also releases left half-done by a crash (RELEASING), whatever their expiry.
+	// The state pins the index: only reservations still in flight are read.
 	const expired = (await store.find({
-		query: { kind: "reservation", $or: [{ state: { $in: ["RESERVING", "RESERVED"] }, expiresAt: { $lt: now.toISOString() } }, { state: "RELEASING" }] },
+		query: { state: { $in: ["RESERVING", "RESERVED", "RELEASING"] }, $or: [{ state: "RELEASING" }, { expiresAt: { $lt: now.toISOString() } }] },
 		limit: 100,
 	})) as ReservationDoc[];
 	for (const reservation of expired) await release(store, reservation.orderId);

@@ -147,7 +147,9 @@ export function DbMixin(options: DbMixinOptions): Partial<ServiceSchema> {
 
 		async afterConnected(this: DbService) {
 			if (this.adapter instanceof MemoryAdapter) {
+				// NeDB gets the indexes MongoDB gets from the schema.
 				for (const fieldName of unique) await this.adapter.db!.ensureIndex({ fieldName, unique: true });
+				for (const fieldName of indexedFields(options.fields)) await this.adapter.db!.ensureIndex({ fieldName, unique: false });
 			}
 			if (options.seed && readEnv().nodeEnv !== "production" && (await this.adapter.count()) === 0) {
 				await seed(this, options.seed());
@@ -221,6 +223,13 @@ export function exportAction<T>(query: Doc, toPublic: (doc: never) => T) {
 			return plain.map(doc => toPublic(doc as never));
 		},
 	};
+}
+
+/** Fields declared with `index: true` (mongoose syntax). */
+function indexedFields(fields: mongoose.SchemaDefinition): string[] {
+	return Object.entries(fields)
+		.filter(([, definition]) => (definition as { index?: boolean } | undefined)?.index === true)
+		.map(([name]) => name);
 }
 
 /** Inserts the demo rows; a row another node inserted first (same unique key) is skipped. */

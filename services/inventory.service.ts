@@ -45,7 +45,8 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 				returned: { type: mongoose.Schema.Types.Mixed, default: {} },
 				orderId: String,
 				items: mongoose.Schema.Types.Mixed,
-				state: String,
+				// Indexed for the expiry sweep: few reservations are ever in flight.
+				state: { type: String, index: true },
 				expiresAt: String,
 			},
 		}),

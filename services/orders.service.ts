@@ -71,7 +71,8 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				status: { type: String, required: true, index: true },
 				cancelReason: String,
 				cancelling: String,
-				cancelRequested: Boolean,
+				// Indexed for the recovery sweep: true only while a customer's cancel is in progress.
+				cancelRequested: { type: Boolean, index: true },
 				statusHistory: Array,
 				shippingAddress: Object,
 				payment: Object,

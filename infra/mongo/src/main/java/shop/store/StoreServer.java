@@ -19,6 +19,7 @@ public final class StoreServer {
 
     /** As often as MongoDB's journal commits (100 ms): a killed store loses at most that much. */
     private static final int DEFAULT_COMMIT_MS = 100;
+    private static final int CACHE_MB = 512;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
@@ -31,9 +32,10 @@ public final class StoreServer {
         int commitMs = args.length > 3 ? Integer.parseInt(args[3]) : DEFAULT_COMMIT_MS;
 
         Files.createDirectories(file.toAbsolutePath().getParent());
-        MVStore store = new MVStore.Builder().fileName(file.toString()).open();
+        // A page cache that holds the working set of a long run (MVStore's default is 16 MB).
+        MVStore store = new MVStore.Builder().fileName(file.toString()).cacheSize(CACHE_MB).open();
         store.setAutoCommitDelay(commitMs);
-        UniqueIndexedBackend backend = new UniqueIndexedBackend(store);
+        IndexedH2Backend backend = new IndexedH2Backend(store);
         MongoServer server = new MongoServer(backend);
         server.bind(host, port);
         System.out.printf("store: listening on %s:%d, file %s, commit every %d ms%n", host, port, file, commitMs);

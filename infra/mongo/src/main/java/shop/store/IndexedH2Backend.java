@@ -13,27 +13,29 @@ import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The H2 backend, with three changes. Documents are stored as BSON (see
- * BsonDocumentType). Queries hand out copies of the stored documents: an
- * update changes nested values of what it was given in place, and MVStore's
- * background writer may be serializing that very document (a
- * ConcurrentModificationException there closes the map for good). And a
- * query that pins a unique index's field
- * (`{_id: x, status: "PENDING"}`) reads the documents that index points to and
- * filters those, where the stock backend uses an index only when the query
- * names exactly its fields, and otherwise scans the whole collection. The
- * services' conditional updates all pin `_id`, so without this each one would
- * cost more as the collection grows.
+ * The H2 backend, with four changes:
+ * - non-unique indexes on one field exist (SecondaryIndex); the stock backend
+ *   accepts them and scans the collection;
+ * - a query reads through the index of a field it pins, even with other
+ *   conditions (`{_id: x, status: "PENDING"}`): a unique index first, else the
+ *   secondary index with the fewest documents for it; the stock backend uses an
+ *   index only when the query names exactly its fields, so every conditional
+ *   update scanned the collection;
+ * - documents are stored as BSON (BsonDocumentType), not Java-serialized;
+ * - queries hand out copies of the stored documents: an update changes what it
+ *   was given in place, and MVStore's background writer may be serializing that
+ *   very document (a ConcurrentModificationException there closes the map).
  */
-final class UniqueIndexedBackend extends H2Backend {
+final class IndexedH2Backend extends H2Backend {
 
-    UniqueIndexedBackend(MVStore store) {
+    IndexedH2Backend(MVStore store) {
         super(store);
     }
 
@@ -53,6 +55,12 @@ final class UniqueIndexedBackend extends H2Backend {
         }
 
         @Override
+        protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+            if (SecondaryIndex.supports(keys)) return new SecondaryIndex(indexName, keys, sparse);
+            return super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse); // compound: ignored, as before
+        }
+
+        @Override
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             String fullName = getFullCollectionNamespace(collectionName);
             MVMap<Object, Document> data = getMvStore().openMap(DATA_PREFIX + fullName, new MVMap.Builder<Object, Document>().valueType(BsonDocumentType.INSTANCE));
@@ -67,17 +75,31 @@ final class UniqueIndexedBackend extends H2Backend {
             super(database, name, options, data, meta, cursors);
         }
 
+        /** Through a unique index the query pins, else the secondary index with the fewest documents for it, else a scan. */
         @Override
         protected QueryResult queryDocuments(Document query, Document orderBy, int skip, int limit, int batchSize,
                                              Document fieldSelector) {
+            Index<Object> narrowest = null;
+            Document narrowestPin = null;
+            int fewest = Integer.MAX_VALUE;
             for (Index<Object> index : getIndexes()) {
                 if (index.getKeys().size() != 1) continue;
                 String field = index.getKeys().get(0).getKey();
-                if (!query.containsKey(field) || query.size() == 1) continue;
+                if (!query.containsKey(field)) continue;
                 Document pinned = new Document(field, query.get(field));
-                if (index.canHandle(pinned)) {
+                if (!index.canHandle(pinned)) continue;
+                if (index.isUnique()) {
                     return matchDocuments(query, index.getPositions(pinned), orderBy, skip, limit, batchSize, fieldSelector);
                 }
+                int size = ((SecondaryIndex) index).size(pinned);
+                if (size < fewest) {
+                    narrowest = index;
+                    narrowestPin = pinned;
+                    fewest = size;
+                }
+            }
+            if (narrowest != null) {
+                return matchDocuments(query, narrowest.getPositions(narrowestPin), orderBy, skip, limit, batchSize, fieldSelector);
             }
             return super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector);
         }
