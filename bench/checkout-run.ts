@@ -5,7 +5,7 @@
 // BENCH_PROFILE=commerce,embedded
 // profiles those nodes and prints where their time went.
 import { startInfra } from "./infra";
-import { measureCheckout, type CheckoutResult } from "./checkout";
+import { measureCheckout, warmUp, type CheckoutResult } from "./checkout";
 import { checkoutTable, windowTable, workDetail } from "./checkout-report";
 import { clusterShop, embeddedShop } from "./shops";
 import { stopAll } from "./processes";
@@ -17,6 +17,7 @@ import { summarize } from "./profile-summary";
 const seconds = Number(process.env.BENCH_SECONDS ?? (process.argv.includes("--quick") ? 6 : 20));
 /** BENCH_WINDOW=30: cut each run into windows of that many seconds (a cost that grows shows in the later ones). */
 const windowSeconds = Number(process.env.BENCH_WINDOW ?? seconds);
+const warmUpSeconds = process.argv.includes("--quick") ? 5 : 15;
 const shopperCounts = (process.env.BENCH_SHOPPERS ?? "20,100").split(",").map(Number);
 const modes = (process.env.BENCH_MODES ?? "embedded,cluster").split(",");
 
@@ -34,11 +35,13 @@ async function main(): Promise<void> {
 	const runs: CheckoutResult[] = [];
 	if (modes.includes("embedded")) {
 		const embedded = await embeddedShop();
+		await warmUp(embedded.shop, warmUpSeconds);
 		for (const shoppers of shopperCounts) runs.push(await measureCheckout(embedded.shop, "embedded", shoppers, seconds, windowSeconds));
 		await embedded.stop();
 	}
 	if (modes.includes("cluster")) {
 		const cluster = await clusterShop(startInfra());
+		await warmUp(cluster.shop, warmUpSeconds);
 		for (const shoppers of shopperCounts) runs.push(await measureCheckout(cluster.shop, "cluster", shoppers, seconds, windowSeconds));
 		await cluster.stop();
 	}

@@ -58,6 +58,11 @@ function merge(all: WorkCounts[], key: keyof WorkCounts, orders: number): Record
 	return withTotal(Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b))));
 }
 
+/** Untimed shopping first, so both the JIT of every node and the store's have compiled the order path. */
+export async function warmUp(shop: Shop, seconds: number): Promise<void> {
+	await measureCheckout(shop, "warm-up", 20, seconds);
+}
+
 export async function measureCheckout(shop: Shop, mode: string, shoppers: number, seconds: number, windowSeconds = seconds): Promise<CheckoutResult> {
 	const load = await start(`checkout load (${shoppers})`, "bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: String(shoppers) }, 120_000);
 	const pids: Record<string, number> = { ...Object.fromEntries(shop.nodes.map(node => [node.name, node.child.pid!])), ...shop.servers, load: load.child.pid! };

@@ -12,7 +12,7 @@ import { cpuSince, perUnit } from "./cpu";
 import { startInfra } from "./infra";
 import { httpLoad, type HttpResult } from "./load";
 import { writeReport, type CallResult, type Ratio } from "./report";
-import { measureCheckout, type CheckoutResult } from "./checkout";
+import { measureCheckout, warmUp, type CheckoutResult } from "./checkout";
 import { checkoutRatios, checkoutTable, windowTable } from "./checkout-report";
 import { BENCH_ENV, clusterShop, embeddedShop } from "./shops";
 
@@ -124,14 +124,17 @@ async function main(): Promise<void> {
 
 	// 5. Checkout: what one order costs, on the README's cluster and on embedded defaults.
 	const checkoutSeconds = quick ? 6 : 20;
+	const checkoutWarmUp = quick ? 5 : 15;
 	const checkouts: CheckoutResult[] = [];
 	let longRun: CheckoutResult | undefined;
 	{
 		const embedded = await embeddedShop();
+		await warmUp(embedded.shop, checkoutWarmUp);
 		for (const shoppers of [20, 100]) checkouts.push(await measureCheckout(embedded.shop, "embedded", shoppers, checkoutSeconds));
 		await embedded.stop();
 	}
 	const shop = await clusterShop(started);
+	await warmUp(shop.shop, checkoutWarmUp);
 	for (const shoppers of [20, 100]) checkouts.push(await measureCheckout(shop.shop, "cluster", shoppers, checkoutSeconds));
 	console.log(checkoutTable(checkouts));
 	if (!quick) {

@@ -152,7 +152,7 @@ start_one() {
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
-	mongo) nohup java -XX:+UseSerialGC -Xms256m -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
+	mongo) nohup java -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -Xms1g -Xmx3g -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
 		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
 	esac
 	echo $! >"$pid_file"
