@@ -2,6 +2,7 @@
 // developers use (scripts/infra.sh): the env that points app nodes at them,
 // and their pids for the CPU accounting.
 import { execFileSync } from "node:child_process";
+import mongoose from "mongoose";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -31,4 +32,19 @@ export function startInfra(): Infra {
 			.map(([label, file]) => [label, Number(readFileSync(file, "utf8").trim())]),
 	);
 	return { env, pids };
+}
+
+/**
+ * Drops the databases whose names start with `prefix` (a run's namespace):
+ * the store keeps every database it ever had in one file, heap and set of
+ * indexes, so runs left behind would slow the next ones down.
+ */
+export async function dropDatabases(mongoUri: string, prefix: string): Promise<void> {
+	const client = await mongoose.mongo.MongoClient.connect(mongoUri);
+	try {
+		const { databases } = await client.db().admin().listDatabases({ nameOnly: true });
+		for (const { name } of databases.filter(db => db.name.startsWith(prefix))) await client.db(name).dropDatabase();
+	} finally {
+		await client.close();
+	}
 }

@@ -9,7 +9,7 @@ import { brokerConfig } from "../moleculer.config";
 import { readEnv } from "../lib/env";
 import { freePort, measure, start, stopAll, waitUntil, type Proc } from "./processes";
 import { cpuSince, perUnit } from "./cpu";
-import { startInfra } from "./infra";
+import { dropDatabases, startInfra } from "./infra";
 import { httpLoad, type HttpResult } from "./load";
 import { writeReport, type CallResult, type Ratio } from "./report";
 import { measureCheckout, warmUp, type CheckoutResult } from "./checkout";
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
 	await get("gateway -> NATS -> worker, cache miss", `${remote.url}/api/products?pageSize=4&sort=price`, hop, "q");
 	await remote.proc.stop();
 	await worker.stop();
+	await dropDatabases(infra.MONGO_URI, new URL(catalogDb.MONGO_URI).pathname.slice(1));
 	console.log("bench: NATS hop done");
 
 	// 3. Broker calls without HTTP: local and over NATS, 1 and 100 in flight, JSON and Notepack.

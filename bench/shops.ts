@@ -7,7 +7,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { freePort, start, waitUntil, type Proc } from "./processes";
 import type { Shop } from "./checkout";
-import type { Infra } from "./infra";
+import { dropDatabases, type Infra } from "./infra";
 import { DEVELOPMENT_ADMIN } from "../lib/env";
 
 /** As the README runs them. */
@@ -58,7 +58,14 @@ export async function clusterShop(infra: Infra): Promise<RunningShop> {
 	]);
 	const url = `http://127.0.0.1:${port}`;
 	await ready(url);
-	return { shop: { url, nodes, servers: infra.pids }, env, stop: async () => void (await Promise.all(nodes.map(node => node.stop()))) };
+	return {
+		shop: { url, nodes, servers: infra.pids },
+		env,
+		stop: async () => {
+			await Promise.all(nodes.map(node => node.stop()));
+			await dropDatabases(infra.env.MONGO_URI, new URL(env.MONGO_URI).pathname.slice(1));
+		},
+	};
 }
 
 export async function embeddedShop(): Promise<RunningShop> {
