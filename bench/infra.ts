@@ -3,6 +3,7 @@
 // and their pids for the CPU accounting.
 import { execFileSync } from "node:child_process";
 import mongoose from "mongoose";
+import { connect } from "nats";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -46,5 +47,18 @@ export async function dropDatabases(mongoUri: string, prefix: string): Promise<v
 		for (const { name } of databases.filter(db => db.name.startsWith(prefix))) await client.db(name).dropDatabase();
 	} finally {
 		await client.close();
+	}
+}
+
+/** Deletes the JetStream streams of a run's namespace (the facts' channels are `<namespace>_<channel>`). */
+export async function deleteStreams(natsUrl: string, namespace: string): Promise<void> {
+	const nc = await connect({ servers: natsUrl });
+	try {
+		const jsm = await nc.jetstreamManager();
+		const names: string[] = [];
+		for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(`${namespace}_`)) names.push(stream.config.name);
+		for (const name of names) await jsm.streams.delete(name);
+	} finally {
+		await nc.close();
 	}
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { freePort, start, waitUntil, type Proc } from "./processes";
 import type { Shop } from "./checkout";
-import { dropDatabases, type Infra } from "./infra";
+import { deleteStreams, dropDatabases, type Infra } from "./infra";
 import { DEVELOPMENT_ADMIN } from "../lib/env";
 
 /** As the README runs them. */
@@ -64,6 +64,7 @@ export async function clusterShop(infra: Infra): Promise<RunningShop> {
 		stop: async () => {
 			await Promise.all(nodes.map(node => node.stop()));
 			await dropDatabases(infra.env.MONGO_URI, new URL(env.MONGO_URI).pathname.slice(1));
+			await deleteStreams(infra.env.TRANSPORTER, namespace);
 		},
 	};
 }
