@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 	const embedded = await gateway({ ...production, CACHER: "" }, "api,products");
 	await ready(embedded.url, route);
 	const body = await (await fetch(`${embedded.url}${route}`)).text();
-	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"]]) {
+	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"], ["stock moleculer-web, trivial local action", "bench/servers/stock-moleculer-web.ts"]]) {
 		const port = await freePort();
 		const proc = await start(name, entry, { PORT: String(port), BENCH_BODY: body });
 		await get(name, `http://127.0.0.1:${port}${route}`, { server: proc.child.pid });
@@ -186,6 +186,10 @@ async function main(): Promise<void> {
 		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
 			`as in production (Redis cache and rate limit); CPU per request ${httpCpu["bare node http"].server.toFixed(0)} µs bare vs ${localCpu.gateway.toFixed(0)} µs gateway (${(httpCpu["bare node http"].server / localCpu.gateway).toFixed(2)})`),
 		ratio("gateway local cached in memory / bare http", h("gateway, local action, cached in memory") / h("bare node http"), undefined, "embedded defaults"),
+		ratio("gateway cached page in memory / stock moleculer-web", h("gateway, local action, cached in memory") / h("stock moleculer-web, trivial local action"), 0.67,
+			`embedded defaults; CPU per request ${httpCpu["gateway, local action, cached in memory"].gateway.toFixed(0)} µs vs ${httpCpu["stock moleculer-web, trivial local action"].server.toFixed(0)} µs stock`),
+		ratio("gateway cached page in Redis / stock moleculer-web", h("gateway, local action, cached in Redis") / h("stock moleculer-web, trivial local action"), 0.5,
+			`production mode; CPU per request ${localCpu.gateway.toFixed(0)} µs vs ${httpCpu["stock moleculer-web, trivial local action"].server.toFixed(0)} µs stock`),
 		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"), 0.75,
 			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`),
 		ratio("gateway CPU per request, local / via NATS", localCpu.gateway / hopCpu.gateway, 0.75,
