@@ -110,13 +110,18 @@ async function releaseUnits(store: StockStore, orderId: string, productId: strin
 	await store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { available: quantity, reserved: -quantity }, $unset: { [hold(orderId)]: true } });
 }
 
+/** The reservation moves from one of `from` to `to`, or stays where it is: [condition, update]. */
+function stateChange(orderId: string, from: ReservationState[], to: ReservationState): [Record<string, unknown>, Record<string, unknown>] {
+	return [{ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } }];
+}
+
 async function setState(store: StockStore, orderId: string, from: ReservationState[], to: ReservationState): Promise<boolean> {
-	return (await store.updateMany({ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } })) === 1;
+	return (await store.updateMany(...stateChange(orderId, from, to))) === 1;
 }
 
 /** setState that returns the reservation as it became (null: it was not in `from`). */
 async function moveState(store: StockStore, orderId: string, from: ReservationState[], to: ReservationState): Promise<ReservationDoc | null> {
-	return (await store.findOneAndUpdate({ _id: reservationId(orderId), state: { $in: from } }, { $set: { state: to, updatedAt: new Date().toISOString() } })) as ReservationDoc | null;
+	return (await store.findOneAndUpdate(...stateChange(orderId, from, to))) as ReservationDoc | null;
 }
 
 /** All of the order's items or none; safe to repeat for the same order. */

@@ -15,7 +15,8 @@ interface CartDoc {
 }
 
 interface CartsService extends DbService {
-	cartOf(userId: string): Promise<Cart>;
+	/** The user's cart and the version of its document (0: none yet). */
+	cartOf(userId: string): Promise<{ cart: Cart; version: number }>;
 	/** `currency` is the added product's: it becomes the cart's when the cart was empty. */
 	changeCart(userId: string, change: (items: LineItem[], currency?: string) => LineItem[], currency?: string): Promise<Cart>;
 }
@@ -30,8 +31,8 @@ const CartsService: DbServiceSchema<CartsService> = {
 	actions: {
 		get: {
 			access: "user",
-			handler(this: CartsService, ctx: CartCtx): Promise<Cart> {
-				return this.cartOf(currentUser(ctx).id);
+			async handler(this: CartsService, ctx: CartCtx): Promise<Cart> {
+				return (await this.cartOf(currentUser(ctx).id)).cart;
 			},
 		},
 
@@ -74,8 +75,8 @@ const CartsService: DbServiceSchema<CartsService> = {
 			visibility: "public",
 			params: { userId: { type: "string", min: 1, max: 64 } },
 			async handler(this: CartsService, ctx: Context<{ userId: string }>): Promise<Cart & { version: number }> {
-				const doc = (await this.adapter.findById(ctx.params.userId)) as CartDoc | null;
-				return { ...totalOf(doc?.items ?? [], doc?.currency), version: doc?.version ?? 0 };
+				const { cart, version } = await this.cartOf(ctx.params.userId);
+				return { ...cart, version };
 			},
 		},
 
@@ -93,9 +94,9 @@ const CartsService: DbServiceSchema<CartsService> = {
 	},
 
 	methods: {
-		async cartOf(this: CartsService, userId: string): Promise<Cart> {
+		async cartOf(this: CartsService, userId: string): Promise<{ cart: Cart; version: number }> {
 			const doc = (await this.adapter.findById(userId)) as CartDoc | null;
-			return totalOf(doc?.items ?? [], doc?.currency);
+			return { cart: totalOf(doc?.items ?? [], doc?.currency), version: doc?.version ?? 0 };
 		},
 
 		/** Read, change, write back only if nobody wrote in between (optimistic concurrency). */
