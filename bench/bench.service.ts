@@ -1,5 +1,6 @@
 // Actions that exist only for the benchmarks: an echo (the cost of a call
-// itself) and a CPU-bound action (what scaling out buys).
+// itself), one only signed-in users may call (refused without a token), and
+// a CPU-bound action (what scaling out buys).
 import { createHash } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 
@@ -7,6 +8,7 @@ const BenchService: ServiceSchema = {
 	name: "bench",
 	actions: {
 		echo: { access: "public", handler: (ctx: Context) => ctx.params },
+		private: { access: "user", handler: () => ({ signedIn: true }) },
 		cpu: {
 			access: "public",
 			// About 2 ms of hashing on these machines: a stand-in for real work.

@@ -11,6 +11,7 @@ autocannon(
 	{
 		url,
 		connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
+		headers: JSON.parse(process.env.BENCH_HEADERS ?? "{}"),
 		duration: Number(process.env.BENCH_SECONDS ?? 3),
 		// A fresh query value per request defeats caches (the cache-miss scenario).
 		requests: uniqueQuery

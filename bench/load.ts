@@ -19,6 +19,7 @@ export interface LoadOptions {
 	seconds: number;
 	/** A query parameter made unique per request (defeats caches). */
 	uniqueQuery?: string;
+	headers?: Record<string, string>;
 }
 
 export function httpLoad(options: LoadOptions): Promise<HttpResult> {
@@ -27,5 +28,6 @@ export function httpLoad(options: LoadOptions): Promise<HttpResult> {
 		BENCH_CONNECTIONS: String(options.connections),
 		BENCH_SECONDS: String(options.seconds),
 		...(options.uniqueQuery && { BENCH_UNIQUE_QUERY: options.uniqueQuery }),
+		...(options.headers && { BENCH_HEADERS: JSON.stringify(options.headers) }),
 	});
 }

@@ -31,6 +31,14 @@ const common = BENCH_ENV;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
+const STOCK = "stock moleculer-web, trivial local action";
+/** Embedded defaults, and as in production (Redis cache and rate-limit store). */
+const GATEWAY_MODES = ["embedded", "Redis"] as const;
+type GatewayMode = (typeof GATEWAY_MODES)[number];
+const cachedPage = (mode: GatewayMode) => `gateway, local action, cached in ${mode === "embedded" ? "memory" : "Redis"}`;
+const refused = (what: string, mode: GatewayMode) => `gateway, refused: ${what}, ${mode}`;
+const REFUSALS = ["rate limit (429)", "no token (401)", "unknown route (404)"];
+
 function cluster(extra: Record<string, string> = {}) {
 	return { ...common, TRANSPORTER: infra.TRANSPORTER, CACHER: infra.CACHER, NAMESPACE: `bench${randomBytes(3).toString("hex")}`, ...extra };
 }
@@ -50,11 +58,11 @@ async function main(): Promise<void> {
 	const httpCpu: Record<string, Record<string, number>> = {};
 	const calls: Record<string, CallResult> = {};
 	/** Load on one URL (the median of RUNS runs), and the CPU µs per request of each process that serves it. */
-	const get = async (name: string, url: string, pids: Record<string, number | undefined>, uniqueQuery?: string) => {
-		await httpLoad({ url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, uniqueQuery });
+	const get = async (name: string, url: string, pids: Record<string, number | undefined>, extra: { uniqueQuery?: string; headers?: Record<string, string> } = {}) => {
+		await httpLoad({ url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, ...extra });
 		const runs: HttpResult[] = [];
 		const cpuUsed = cpuSince(pids);
-		for (let i = 0; i < RUNS; i++) runs.push(await httpLoad({ url, connections: CONNECTIONS, seconds: SECONDS, uniqueQuery }));
+		for (let i = 0; i < RUNS; i++) runs.push(await httpLoad({ url, connections: CONNECTIONS, seconds: SECONDS, ...extra }));
 		httpCpu[name] = perUnit(cpuUsed(), sum(runs.map(r => r.loadCpuMicros)), sum(runs.map(r => r.requests)));
 		http[name] = runs.sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
 	};
@@ -66,33 +74,52 @@ async function main(): Promise<void> {
 	await (await start("seed", "bench/node.ts", { ...catalogDb, NODE_ENV: "development", BENCH_SERVICES: "products" })).stop();
 	const production = { ...common, ...catalogDb, NODE_ENV: "production", JWT_SECRET: randomBytes(32).toString("hex") };
 
-	// 1. One process: the gateway serving a cached catalog page, and the baselines.
-	//    Embedded (in-memory cache and rate limit), then as in production (Redis).
-	const embedded = await gateway({ ...production, CACHER: "" }, "api,products");
-	await ready(embedded.url, route);
-	const body = await (await fetch(`${embedded.url}${route}`)).text();
-	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"], ["stock moleculer-web, trivial local action", "bench/servers/stock-moleculer-web.ts"]]) {
+	// 1. One process: the baselines, then the gateway serving the cached catalog
+	//    page, a 304 for it, a trivial action through the whole action pipeline,
+	//    and what it refuses at its front door. On embedded defaults (in-memory
+	//    cache and rate limit), then as in production (Redis cache and rate-limit store).
+	const body = await (async () => {
+		const seeded = await gateway({ ...production, CACHER: "" }, "api,products");
+		await ready(seeded.url, route);
+		const text = await (await fetch(`${seeded.url}${route}`)).text();
+		await seeded.proc.stop();
+		return text;
+	})();
+	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"], [STOCK, "bench/servers/stock-moleculer-web.ts"]]) {
 		const port = await freePort();
 		const proc = await start(name, entry, { PORT: String(port), BENCH_BODY: body });
 		await get(name, `http://127.0.0.1:${port}${route}`, { server: proc.child.pid });
 		await proc.stop();
 	}
-	await get("gateway, local action, cached in memory", `${embedded.url}${route}`, { gateway: embedded.proc.child.pid });
-	await embedded.proc.stop();
-	const local = await gateway(cluster(production), "api,products");
-	await ready(local.url, route);
-	await get("gateway, local action, cached in Redis", `${local.url}${route}`, { gateway: local.proc.child.pid, redis: servers.redis });
-	await local.proc.stop();
+	for (const mode of GATEWAY_MODES) {
+		const env = mode === "embedded" ? { ...production, CACHER: "" } : cluster(production);
+		const pids = (node: { proc: Proc }) => ({ gateway: node.proc.child.pid, ...(mode === "Redis" && { redis: servers.redis }) });
+		const node = await gateway(env, "api,products,bench");
+		await ready(node.url, route);
+		await get(cachedPage(mode), `${node.url}${route}`, pids(node));
+		const etag = (await fetch(`${node.url}${route}`)).headers.get("etag") ?? "";
+		await get(`gateway, 304 Not Modified, ${mode}`, `${node.url}${route}`, pids(node), { headers: { "If-None-Match": etag } });
+		await get(`gateway, trivial action, ${mode}`, `${node.url}/api/bench/echo`, pids(node));
+		await get(refused("no token (401)", mode), `${node.url}/api/bench/private`, pids(node));
+		await get(refused("unknown route (404)", mode), `${node.url}/api/no-such-route`, pids(node));
+		await node.proc.stop();
+		// A budget of one request per window: all but the first are refused.
+		const limited = await gateway({ ...env, RATE_LIMIT: "1" }, "api,products");
+		await ready(limited.url, route);
+		await get(refused("rate limit (429)", mode), `${limited.url}${route}`, pids(limited));
+		await limited.proc.stop();
+	}
 	console.log(`bench: HTTP baselines done (body ${body.length} bytes)`);
 
 	// 2. The same, with the catalog on a node of its own: gateway -> NATS -> worker.
 	const natsEnv = cluster(production);
-	const worker = await start("catalog", "bench/node.ts", { ...natsEnv, BENCH_SERVICES: "products" });
+	const worker = await start("catalog", "bench/node.ts", { ...natsEnv, BENCH_SERVICES: "products,bench" });
 	const remote = await gateway(natsEnv, "api");
 	await ready(remote.url, route);
 	const hop = { gateway: remote.proc.child.pid, worker: worker.child.pid, ...servers };
 	await get("gateway -> NATS -> worker, cache hit", `${remote.url}${route}`, hop);
-	await get("gateway -> NATS -> worker, cache miss", `${remote.url}/api/products?pageSize=4&sort=price`, hop, "q");
+	await get("gateway -> NATS -> worker, cache miss", `${remote.url}/api/products?pageSize=4&sort=price`, hop, { uniqueQuery: "q" });
+	await get("gateway -> NATS -> worker, trivial action", `${remote.url}/api/bench/echo`, hop);
 	await remote.proc.stop();
 	await worker.stop();
 	await dropDatabases(infra.MONGO_URI, new URL(catalogDb.MONGO_URI).pathname.slice(1));
@@ -181,19 +208,32 @@ async function main(): Promise<void> {
 	const h = (name: string) => http[name].rps;
 	const hopCpu = httpCpu["gateway -> NATS -> worker, cache hit"];
 	const localCpu = httpCpu["gateway, local action, cached in Redis"];
+	const stockCpu = httpCpu[STOCK].server;
+	const gatewayCpu = (name: string) => httpCpu[name].gateway.toFixed(0);
 	const ratios: Ratio[] = [
 		ratio("fastify / bare http", h("fastify") / h("bare node http")),
 		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
 			`as in production (Redis cache and rate limit); CPU per request ${httpCpu["bare node http"].server.toFixed(0)} µs bare vs ${localCpu.gateway.toFixed(0)} µs gateway (${(httpCpu["bare node http"].server / localCpu.gateway).toFixed(2)})`),
 		ratio("gateway local cached in memory / bare http", h("gateway, local action, cached in memory") / h("bare node http"), undefined, "embedded defaults"),
-		ratio("gateway cached page in memory / stock moleculer-web", h("gateway, local action, cached in memory") / h("stock moleculer-web, trivial local action"), 0.67,
-			`embedded defaults; CPU per request ${httpCpu["gateway, local action, cached in memory"].gateway.toFixed(0)} µs vs ${httpCpu["stock moleculer-web, trivial local action"].server.toFixed(0)} µs stock`),
-		ratio("gateway cached page in Redis / stock moleculer-web", h("gateway, local action, cached in Redis") / h("stock moleculer-web, trivial local action"), 0.5,
-			`production mode; CPU per request ${localCpu.gateway.toFixed(0)} µs vs ${httpCpu["stock moleculer-web, trivial local action"].server.toFixed(0)} µs stock`),
+		...GATEWAY_MODES.map(mode =>
+			ratio(`gateway cached page (${mode}) / stock moleculer-web`, h(cachedPage(mode)) / h(STOCK), mode === "embedded" ? 0.67 : 0.5,
+				`CPU per request ${gatewayCpu(cachedPage(mode))} µs vs ${stockCpu.toFixed(0)} µs stock`)),
+		...GATEWAY_MODES.map(mode =>
+			ratio(`gateway trivial action, whole pipeline (${mode}) / stock moleculer-web`, h(`gateway, trivial action, ${mode}`) / h(STOCK), undefined,
+				`CPU per request ${gatewayCpu(`gateway, trivial action, ${mode}`)} µs vs ${stockCpu.toFixed(0)} µs stock: every request the page cache does not answer`)),
+		...GATEWAY_MODES.map(mode =>
+			ratio(`304 / 200 for the same page (${mode})`, h(`gateway, 304 Not Modified, ${mode}`) / h(cachedPage(mode)), 1.2,
+				`CPU per request ${gatewayCpu(`gateway, 304 Not Modified, ${mode}`)} vs ${gatewayCpu(cachedPage(mode))} µs`)),
+		...GATEWAY_MODES.flatMap(mode =>
+			REFUSALS.map(what =>
+				ratio(`cached page / refused ${what}, gateway CPU per request (${mode})`, httpCpu[cachedPage(mode)].gateway / httpCpu[refused(what, mode)].gateway, 2,
+					`${gatewayCpu(refused(what, mode))} µs refused vs ${gatewayCpu(cachedPage(mode))} µs served; bare http spends ${httpCpu["bare node http"].server.toFixed(0)} µs on any answer`))),
 		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"), 0.75,
 			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`),
 		ratio("gateway CPU per request, local / via NATS", localCpu.gateway / hopCpu.gateway, 0.75,
 			"the NATS ratio where the gateway has a core of its own (its CPU is then the bottleneck)"),
+		ratio("gateway via NATS trivial action / local trivial action (Redis)", h("gateway -> NATS -> worker, trivial action") / h("gateway, trivial action, Redis"), undefined,
+			`a request the page cache does not answer crosses NATS: ${httpCpu["gateway -> NATS -> worker, trivial action"].total.toFixed(0)} µs over NATS vs ${httpCpu["gateway, trivial action, Redis"].total.toFixed(0)} µs local, all processes`),
 		ratio("gateway via NATS miss / hit", h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit"), undefined,
 			`a miss reads the store: ${((httpCpu["gateway -> NATS -> worker, cache miss"].store ?? 0) / 1000).toFixed(1)} ms of its CPU per request`),
 		ratio("broker calls NATS / local (100 in flight)", calls["NATS JSON, 100 in flight"].callsPerSecond / calls["local, 100 in flight"].callsPerSecond),

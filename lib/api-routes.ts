@@ -18,6 +18,20 @@ export interface ApiRoute {
 	location?: (data: { id?: string }) => string;
 	/** OpenAPI links: the actions a success leads to, with runtime expressions for their params. */
 	links?: Record<string, Record<string, string>>;
+	/**
+	 * A public read whose answer is the same for every caller: the gateway
+	 * keeps it as sent, with an ETag, until the service's data changes
+	 * (lib/page-cache.ts), and answers If-None-Match with 304.
+	 */
+	pageCache?: boolean;
+}
+
+/** One route group (a moleculer-web route): its path prefix and aliases. */
+export interface RouteGroup {
+	path: string;
+	routes: Record<string, ApiRoute>;
+	/** Routes that take a bearer token and apply the rate limit. */
+	api: boolean;
 }
 
 const newId = "$response.body#/id";
@@ -44,9 +58,10 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		action: "products.list",
 		summary: "Browse the catalog",
 		responses: { 200: "ProductPage" },
+		pageCache: true,
 		links: { "products.get": { id: firstRowId }, "products.recommendations": { id: firstRowId }, "inventory.availability": { productId: firstRowId } },
 	},
-	"GET products/:id": { action: "products.get", summary: "One product", responses: { 200: "Product" }, errors: notFound },
+	"GET products/:id": { action: "products.get", summary: "One product", responses: { 200: "Product" }, errors: notFound, pageCache: true },
 	"GET products/:id/recommendations": {
 		action: "products.recommendations",
 		summary: "Products bought with this one (empty while the recommender is away)",
@@ -141,6 +156,13 @@ export const DOCS_ROUTES: Record<string, ApiRoute> = {
 	"GET /": { action: "api.docs", summary: "Interactive API docs (Swagger UI)", responses: { 200: null }, contentType: "text/html" },
 	"GET :file": { action: "api.docsFile", summary: "A script or stylesheet of the docs page", responses: { 200: null }, errors: [404], contentType: "text/*" },
 };
+
+/** Every route the gateway serves, by group. */
+export const ROUTE_GROUPS: RouteGroup[] = [
+	{ path: "/api", routes: API_ROUTES, api: true },
+	{ path: "/health", routes: HEALTH_ROUTES, api: false },
+	{ path: "/docs", routes: DOCS_ROUTES, api: false },
+];
 
 /** The HTTP status of a successful call: 202 while an order is still PENDING. */
 export function successStatus(route: ApiRoute, data: { status?: string } | null | undefined): number {

@@ -2,7 +2,7 @@
 // (lib/api-routes.ts), each action's fastest-validator params and access, and
 // the response schemas beside the public types (lib/contract-schemas.ts).
 import type { Access } from "./contract";
-import type { ApiRoute } from "./api-routes";
+import type { ApiRoute, RouteGroup } from "./api-routes";
 import { CONTRACT_SCHEMAS } from "./contract-schemas";
 
 type JsonSchema = Record<string, unknown>;
@@ -113,13 +113,6 @@ const ERROR_RESPONSES: Record<number, string> = {
 	504: "A service it needs did not answer in time",
 };
 
-/** One route group (a moleculer-web route): its path prefix and aliases. */
-export interface RouteGroup {
-	path: string;
-	routes: Record<string, ApiRoute>;
-	/** Routes that take a bearer token and apply the rate limit. */
-	api: boolean;
-}
 
 const operationId = (action: string) => action.replace(".", "_");
 

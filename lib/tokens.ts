@@ -35,6 +35,17 @@ export function looksLikeAccessToken(token: string): boolean {
 	return token.length <= MAX_ACCESS_TOKEN_LENGTH && JWT_SHAPE.test(token);
 }
 
+/**
+ * The token of an Authorization header, or a 401: anything that cannot be one
+ * of our tokens is refused here, before any service sees it.
+ */
+export function bearerToken(header: string): string {
+	const [scheme, token] = header.split(" ");
+	if (scheme?.toLowerCase() !== "bearer" || !token) throw invalidToken("Use an Authorization: Bearer <token> header");
+	if (!looksLikeAccessToken(token)) throw invalidToken();
+	return token;
+}
+
 export function invalidToken(reason = "The access token is invalid or expired"): Errors.MoleculerClientError {
 	const err = new Errors.MoleculerClientError(reason, 401, "INVALID_TOKEN");
 	err.name = "UnAuthorizedError";

@@ -15,6 +15,7 @@ import { readEnv } from "../lib/env";
 import { ServiceMongoAdapter, databaseUnavailable, serviceDatabaseUri } from "../lib/service-mongo-adapter";
 import type { Page } from "../lib/contract";
 import { isDuplicateKey } from "../lib/db-errors";
+import { cacheCleanEvent } from "../lib/cache-clean";
 
 type Doc = Record<string, unknown>;
 
@@ -125,7 +126,7 @@ export function DbMixin(options: DbMixinOptions): Partial<ServiceSchema> {
 			// own cache (a no-op repeat with the shared Redis cacher).
 			schema.events = {
 				...schema.events,
-				[`cache.clean.${schema.name}`]: {
+				[cacheCleanEvent(schema.name)]: {
 					handler(this: Service) {
 						return this.broker.cacher?.clean(`${this.fullName}.**`);
 					},
@@ -157,6 +158,16 @@ export function DbMixin(options: DbMixinOptions): Partial<ServiceSchema> {
 		},
 
 		methods: {
+			/**
+			 * After a change: this node's cache first, then the event that tells every
+			 * other node (moleculer-db does it the other way round). A gateway that
+			 * hears it and asks again must not get the entry being removed, and keep it.
+			 */
+			async clearCache(this: DbService): Promise<void> {
+				await this.broker.cacher?.clean(`${this.fullName}.**`);
+				this.broker.broadcast(cacheCleanEvent(this.fullName));
+			},
+
 			async findPage<T>(this: DbService, ctx: Context, { query, sort, page, pageSize }: PageRequest): Promise<Page<T>> {
 				const [docs, total] = await Promise.all([
 					this.adapter.find({ query, sort, offset: (page - 1) * pageSize, limit: pageSize }),

@@ -5,18 +5,23 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
-import { readEnv } from "../lib/env";
+import { jwtSecret, readEnv } from "../lib/env";
 import { clientAddress } from "../lib/client-address";
 import { requestId } from "../lib/request-id";
 import { toErrorResponse } from "../lib/http-errors";
 import { nodeReadiness } from "../lib/readiness";
-import { redisRateLimitStore } from "../lib/rate-limit-store";
+import { MemoryRateLimitStore, redisRateLimitStore } from "../lib/rate-limit-store";
 import { assertAccess, requiredAccess } from "../lib/access";
-import { invalidToken, looksLikeAccessToken } from "../lib/tokens";
+import { bearerToken } from "../lib/tokens";
 import type { ClientMeta } from "../mixins/auth.mixin";
 import type { Access, AuthUser } from "../lib/contract";
 import { sideRedisClient } from "../lib/redis-client";
-import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, successStatus, type ApiRoute } from "../lib/api-routes";
+import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, ROUTE_GROUPS, successStatus, type ApiRoute } from "../lib/api-routes";
+import { RouteMatcher } from "../lib/route-matcher";
+import { FrontDoor, PAGE_CACHE_CONTROL, type FrontDoorRequest } from "../lib/front-door";
+import { FrontDoorMetrics } from "../lib/front-door-metrics";
+import { PageCache, pageOf } from "../lib/page-cache";
+import { cacheCleanEvent } from "../lib/cache-clean";
 import { actionDocs, openApiDocument, type DocumentedService } from "../lib/openapi";
 import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
 import { setSecurityHeaders } from "../lib/security-headers";
@@ -34,6 +39,8 @@ import ShippingService from "./shipping.service";
 
 interface Gateway extends Service {
 	cors?: CorsPolicy;
+	frontDoor?: FrontDoor;
+	pages?: PageCache;
 	rateLimitRedis?: Redis;
 	openApi?: Record<string, unknown>;
 }
@@ -77,6 +84,9 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 	const value = req.headers[name];
 	return Array.isArray(value) ? value[0] : value;
 }
+
+/** Catalog answers kept at the gateway: a page is at most a few tens of KB (pageSize <= 100). */
+const PAGE_CACHE_LIMITS = { maxEntries: 2000, maxBytes: 32 * 1024 * 1024, ttlMs: 60_000 };
 
 /** The /api route table by action name, for the status and Location of a response. */
 const ROUTE_OF_ACTION = new Map(Object.values(API_ROUTES).map(route => [route.action, route]));
@@ -139,12 +149,21 @@ const ApiService: GatewaySchema = {
 						ctx.meta.signature = headerValue(req, "x-signature");
 					}
 				},
-				onAfterCall(ctx: Context<unknown, { $location?: string }>, _route: unknown, req: IncomingMessage & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
+				onAfterCall(this: Gateway, ctx: Context<unknown, ResponseMeta & { $location?: string }>, _route: unknown, req: FrontDoorRequest & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
 					const route = ROUTE_OF_ACTION.get(req.$action?.name ?? "");
 					if (!route) return data;
 					const status = successStatus(route, data);
 					res.statusCode = status;
 					if (route.location && status === 201) ctx.meta.$location = route.location(data);
+					if (route.pageCache) {
+						// Sent as these bytes, with their ETag (moleculer-web answers a matching If-None-Match with 304).
+						const page = pageOf(Buffer.from(JSON.stringify(data)));
+						if (req.$page) this.pages!.set(req.$page.key, page, req.$page.generation);
+						ctx.meta.$responseType = "application/json; charset=utf-8";
+						res.setHeader("ETag", page.etag);
+						res.setHeader("Cache-Control", PAGE_CACHE_CONTROL);
+						return page.body;
+					}
 					return status === 204 ? null : data;
 				},
 			},
@@ -176,15 +195,7 @@ const ApiService: GatewaySchema = {
 		openapi: {
 			access: "public",
 			handler(this: Gateway) {
-				this.openApi ??= openApiDocument(
-					[
-						{ path: "/api", routes: API_ROUTES, api: true },
-						{ path: "/health", routes: HEALTH_ROUTES, api: false },
-						{ path: "/docs", routes: DOCS_ROUTES, api: false },
-					],
-					actionDocs([...EXPOSED_SERVICES, ApiService]),
-					version,
-				);
+				this.openApi ??= openApiDocument(ROUTE_GROUPS, actionDocs([...EXPOSED_SERVICES, ApiService]), version);
 				return this.openApi;
 			},
 		},
@@ -212,13 +223,22 @@ const ApiService: GatewaySchema = {
 	methods: {
 		/**
 		 * Every request enters here, before moleculer-web routes it: headers every
-		 * answer carries, and CORS. moleculer-web's own CORS is not used: it routes
-		 * an OPTIONS request as a call of its Access-Control-Request-Method (or of
-		 * GET without one) and reads its body before answering a preflight.
+		 * answer carries, CORS, then the front door (lib/front-door.ts), which
+		 * answers refusals and cached catalog pages itself. moleculer-web's own
+		 * CORS is not used: it routes an OPTIONS request as a call of its
+		 * Access-Control-Request-Method (or of GET without one) and reads its body
+		 * before answering a preflight.
 		 */
-		httpHandler(this: Gateway, req: IncomingMessage, res: ServerResponse, next?: unknown) {
+		async httpHandler(this: Gateway, req: IncomingMessage, res: ServerResponse, next?: unknown) {
 			setSecurityHeaders(res);
 			if (this.cors!.handle(req, res)) return;
+			try {
+				if (await this.frontDoor!.handle(req, res)) return;
+			} catch (err) {
+				this.logger.error("The front door failed", err);
+				const { status, body } = toErrorResponse(err);
+				return sendJson(res, status, body);
+			}
 			return ApiGateway.methods!.httpHandler.call(this, req, res, next);
 		},
 
@@ -226,13 +246,10 @@ const ApiService: GatewaySchema = {
 		async authenticate(ctx: Context, _route: unknown, req: IncomingMessage): Promise<AuthUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;
-			const [scheme, token] = header.split(" ");
-			if (scheme?.toLowerCase() !== "bearer" || !token) throw invalidToken("Use an Authorization: Bearer <token> header");
-			// Anything that cannot be one of our tokens is a 401 here, not a
-			// validation error of an internal action.
-			if (!looksLikeAccessToken(token)) throw invalidToken();
-			return ctx.call<AuthUser, { token: string }>("auth.resolveToken", { token });
+			// The signature and expiry again, and whether the session is still live.
+			return ctx.call<AuthUser, { token: string }>("auth.resolveToken", { token: bearerToken(header) });
 		},
+
 
 		/** The action's declared `access` against the caller (the service checks again). */
 		authorize(ctx: Context<unknown, ClientMeta>, _route: unknown, req: IncomingMessage & { $action?: { access?: Access } }): void {
@@ -246,6 +263,28 @@ const ApiService: GatewaySchema = {
 		const env = readEnv();
 		trustedProxies = env.trustedProxies; // read once: onBeforeCall runs on every request
 		this.cors = new CorsPolicy(env.corsOrigins);
+		const pages = (this.pages = new PageCache(PAGE_CACHE_LIMITS));
+		/** The `access` each action declares, as the registry has it. */
+		const accessByAction = new Map<string, Access>();
+		const accessOf = (action: string): Access | undefined => {
+			let access = accessByAction.get(action);
+			if (access === undefined) {
+				const endpoint = this.broker.registry.getActionEndpoints(action)?.endpoints?.[0] as { action?: { access?: Access } } | undefined;
+				if (!endpoint) return undefined; // no node hosts it now: moleculer-web answers 503
+				access = requiredAccess(endpoint.action);
+				accessByAction.set(action, access);
+			}
+			return access;
+		};
+		// Every node hears when a catalog service's data changes; so does every gateway's page cache.
+		const pageActions = new Set(Object.values(API_ROUTES).filter(route => route.pageCache).map(route => route.action));
+		const pageServices = new Set([...pageActions].map(action => action.split(".")[0]));
+		schema.events = {
+			...schema.events,
+			...Object.fromEntries([...pageServices].map(service => [cacheCleanEvent(service), { handler: () => pages.clear() }])),
+			// A redeployed service may declare other access rules.
+			"$services.changed": { handler: () => accessByAction.clear() },
+		};
 		const routeAt = (path: string) => schema.settings!.routes.find((route: { path: string }) => route.path === path);
 		const [healthRoute, apiRoute] = [routeAt("/health"), routeAt("/api")];
 		schema.settings!.port = env.port;
@@ -261,17 +300,19 @@ const ApiService: GatewaySchema = {
 				},
 			}),
 		];
-		apiRoute.rateLimit = {
-			window: env.rateLimitWindowMs,
-			limit: env.rateLimit,
-			headers: true,
-			key: (req: IncomingMessage) => clientAddress(req, env.trustedProxies),
-		};
-		if (env.cacher) {
-			// Counted in Redis so the limit holds across every gateway node.
-			this.rateLimitRedis = sideRedisClient(env.cacher, "Rate limit", this.logger);
-			apiRoute.rateLimit.StoreFactory = redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`, this.logger);
-		}
+		// Counted in Redis where there is one, so the limit holds across every gateway node.
+		if (env.cacher) this.rateLimitRedis = sideRedisClient(env.cacher, "Rate limit", this.logger);
+		const RateLimitStore = this.rateLimitRedis ? redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`, this.logger) : MemoryRateLimitStore;
+		this.frontDoor = new FrontDoor({
+			routes: new RouteMatcher(schema.settings!.routes),
+			rateLimit: { limit: env.rateLimit, store: new RateLimitStore(env.rateLimitWindowMs), key: req => clientAddress(req, env.trustedProxies) },
+			// Without the key (a production gateway not given JWT_SECRET), the auth service alone checks signatures.
+			tokenSecret: env.jwtSecret || env.nodeEnv !== "production" ? jwtSecret(env) : undefined,
+			accessOf,
+			pageActions,
+			pages,
+			metrics: new FrontDoorMetrics(this.broker.metrics, schema.name),
+		});
 	},
 
 	async stopped(this: Gateway) {
