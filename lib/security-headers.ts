@@ -16,3 +16,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export function setSecurityHeaders(res: ServerResponse): void {
 	for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
 }
+
+/** The same as a flat [name, value, ...] list for writeHead (Node's quickest way to send headers), with this Cache-Control. */
+export function securityHeaderList(cacheControl: string): string[] {
+	return Object.entries({ ...SECURITY_HEADERS, "Cache-Control": cacheControl }).flat();
+}

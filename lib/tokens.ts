@@ -35,14 +35,20 @@ export function looksLikeAccessToken(token: string): boolean {
 	return token.length <= MAX_ACCESS_TOKEN_LENGTH && JWT_SHAPE.test(token);
 }
 
-/**
- * The token of an Authorization header, or a 401: anything that cannot be one
- * of our tokens is refused here, before any service sees it.
- */
-export function bearerToken(header: string): string {
+export const BEARER_HINT = "Use an Authorization: Bearer <token> header";
+
+/** The token of an Authorization header; null when it is not `Bearer <token>`, undefined when the token cannot be one of ours. */
+export function bearerTokenOf(header: string): string | null | undefined {
 	const [scheme, token] = header.split(" ");
-	if (scheme?.toLowerCase() !== "bearer" || !token) throw invalidToken("Use an Authorization: Bearer <token> header");
-	if (!looksLikeAccessToken(token)) throw invalidToken();
+	if (scheme?.toLowerCase() !== "bearer" || !token) return null;
+	return looksLikeAccessToken(token) ? token : undefined;
+}
+
+/** The token of an Authorization header, or a 401: anything that cannot be one of our tokens is refused before any service sees it. */
+export function bearerToken(header: string): string {
+	const token = bearerTokenOf(header);
+	if (token === null) throw invalidToken(BEARER_HINT);
+	if (token === undefined) throw invalidToken();
 	return token;
 }
 

@@ -20,7 +20,7 @@ import { API_ROUTES, DOCS_ROUTES, HEALTH_ROUTES, ROUTE_GROUPS, successStatus, ty
 import { RouteMatcher } from "../lib/route-matcher";
 import { FrontDoor, PAGE_CACHE_CONTROL, type FrontDoorRequest } from "../lib/front-door";
 import { FrontDoorMetrics } from "../lib/front-door-metrics";
-import { PageCache, pageOf } from "../lib/page-cache";
+import { clientHasPage, PageCache, pageOf } from "../lib/page-cache";
 import { cacheCleanEvent } from "../lib/cache-clean";
 import { actionDocs, openApiDocument, type DocumentedService } from "../lib/openapi";
 import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
@@ -156,12 +156,16 @@ const ApiService: GatewaySchema = {
 					res.statusCode = status;
 					if (route.location && status === 201) ctx.meta.$location = route.location(data);
 					if (route.pageCache) {
-						// Sent as these bytes, with their ETag (moleculer-web answers a matching If-None-Match with 304).
+						// Sent as these bytes, with their ETag, as the front door sends a kept page.
 						const page = pageOf(Buffer.from(JSON.stringify(data)));
 						if (req.$page) this.pages!.set(req.$page.key, page, req.$page.generation);
-						ctx.meta.$responseType = "application/json; charset=utf-8";
 						res.setHeader("ETag", page.etag);
 						res.setHeader("Cache-Control", PAGE_CACHE_CONTROL);
+						if (clientHasPage(req.headers["if-none-match"], page.etag)) {
+							res.statusCode = 304;
+							return null;
+						}
+						ctx.meta.$responseType = "application/json; charset=utf-8";
 						return page.body;
 					}
 					return status === 204 ? null : data;
@@ -230,15 +234,18 @@ const ApiService: GatewaySchema = {
 		 * before answering a preflight.
 		 */
 		async httpHandler(this: Gateway, req: IncomingMessage, res: ServerResponse, next?: unknown) {
-			setSecurityHeaders(res);
+			// The front door sends these with its own answers, in one writeHead.
+			if (req.method === "OPTIONS") setSecurityHeaders(res);
 			if (this.cors!.handle(req, res)) return;
 			try {
 				if (await this.frontDoor!.handle(req, res)) return;
 			} catch (err) {
 				this.logger.error("The front door failed", err);
+				setSecurityHeaders(res);
 				const { status, body } = toErrorResponse(err);
 				return sendJson(res, status, body);
 			}
+			setSecurityHeaders(res);
 			return ApiGateway.methods!.httpHandler.call(this, req, res, next);
 		},
 

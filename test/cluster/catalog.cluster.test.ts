@@ -7,12 +7,15 @@ import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
 import type { Page, Product } from "../../lib/contract";
 
-function metricCount(metrics: string, action: string): number {
+/** The sum of a Prometheus series over the lines whose labels include every one of `labels`. */
+function metricSum(metrics: string, series: string, labels: string[]): number {
 	return metrics
 		.split("\n")
-		.filter(line => line.startsWith("moleculer_request_total{") && line.includes(`action="${action}"`))
+		.filter(line => line.startsWith(`${series}{`) && labels.every(label => line.includes(label)))
 		.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 }
+
+const metricCount = (metrics: string, action: string) => metricSum(metrics, "moleculer_request_total", [`action="${action}"`]);
 
 describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 	const namespace = uniqueName("cl");
@@ -23,13 +26,17 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 	// under theirs.
 	const asClient = (address: string) => ({ headers: { "X-Forwarded-For": address } });
 	const cluster = new Cluster(env);
-	let gateways: { node: ClusterNode; url: string }[] = [];
+	let gateways: { node: ClusterNode; url: string; metricsUrl: string }[] = [];
 	let workers: { node: ClusterNode; metricsUrl: string }[] = [];
 	let client: ServiceBroker;
 
 	beforeAll(async () => {
-		const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-		gateways = [0, 1].map(i => ({ node: cluster.start(`gateway${i + 1}`, "api", { PORT: String(ports[i]) }), url: `http://127.0.0.1:${ports[i]}` }));
+		const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+		gateways = [0, 1].map(i => ({
+			node: cluster.start(`gateway${i + 1}`, "api", { PORT: String(ports[i]), METRICS_PORT: String(ports[i + 4]) }),
+			url: `http://127.0.0.1:${ports[i]}`,
+			metricsUrl: `http://127.0.0.1:${ports[i + 4]}/metrics`,
+		}));
 		workers = [2, 3].map(i => ({ node: cluster.start(`products${i - 1}`, "products", { METRICS_PORT: String(ports[i]) }), metricsUrl: `http://127.0.0.1:${ports[i]}/metrics` }));
 		for (const { url } of gateways) {
 			await waitFor(async () => (await request(`${url}/api/products`, asClient("192.0.2.1"))).status === 200, 60_000, () => cluster.logs());
@@ -73,8 +80,31 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 		}
 	});
 
+	it("keeps both gateways' pages and ETags in step: a 304 calls no catalog node, a change reaches both", async () => {
+		const url = (gateway: { url: string }) => `${gateway.url}/api/products?category=books&sort=price&pageSize=2`;
+		const { headers } = asClient("192.0.2.2");
+		const firsts = await Promise.all(gateways.map(gateway => request<Page<Product>>(url(gateway), { headers })));
+		const etag = firsts[0].headers.get("etag")!;
+		expect(firsts[1].headers.get("etag")).toBe(etag); // the same bytes, whichever gateway sent them
+		const listed = async () => (await Promise.all(workers.map(async ({ metricsUrl }) => metricCount(await (await fetch(metricsUrl)).text(), "products.list")))).reduce((a, b) => a + b, 0);
+		const before = await listed();
+		for (let i = 0; i < 10; i++) {
+			for (const gateway of gateways) expect((await fetch(url(gateway), { headers: { ...headers, "If-None-Match": etag } })).status).toBe(304);
+		}
+		expect(await listed()).toBe(before);
+
+		const cheapest = firsts[0].body.rows[0];
+		await client.call("products.update", { id: cheapest.id, price: cheapest.price + 1 });
+		const fresh = await Promise.all(gateways.map(gateway => fetch(url(gateway), { headers: { ...headers, "If-None-Match": etag } })));
+		expect(fresh.map(res => res.status)).toEqual([200, 200]);
+		const newTags = fresh.map(res => res.headers.get("etag"));
+		expect(newTags[0]).not.toBe(etag);
+		expect(newTags[1]).toBe(newTags[0]);
+		for (const res of fresh) expect(((await res.json()) as Page<Product>).rows.find(row => row.id === cheapest.id)?.price).toBe(cheapest.price + 1);
+	});
+
 	it("carries the client's X-Request-Id across the NATS hop and back", async () => {
-		const res = await request(`${gateways[0].url}/api/products?pageSize=1`, { headers: { "X-Request-Id": "trace-me-123" } });
+		const res = await request(`${gateways[0].url}/api/products?pageSize=1&q=not-kept-at-the-gateway`, { headers: { "X-Request-Id": "trace-me-123" } });
 		expect(res.headers.get("x-request-id")).toBe("trace-me-123");
 	});
 
@@ -94,6 +124,14 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 		// Both gateways refuse once the shared budget is gone, and only for this client.
 		for (const { url } of gateways) expect((await request(`${url}/api/products`, client)).status).toBe(429);
 		expect((await request(`${gateways[0].url}/health/ready`)).status).toBe(200);
+		// Refused at the front door, and still in the series operators and the dashboard read.
+		const metrics = await Promise.all(gateways.map(async ({ metricsUrl }) => (await fetch(metricsUrl)).text()));
+		const refusals = metrics.map(text => metricSum(text, "moleculer_request_error_total", ['action="api.rest"', 'errorCode="429"'])).reduce((a, b) => a + b, 0);
+		expect(refusals).toBeGreaterThanOrEqual(12);
+		for (const text of metrics) {
+			expect(metricSum(text, "moleculer_request_total", ['action="api.rest"', 'type="local"'])).toBeGreaterThan(20);
+			expect(metricSum(text, "moleculer_request_time_bucket", ['action="api.rest"', 'le="+Inf"'])).toBeGreaterThan(20);
+		}
 	});
 
 });
