@@ -3,10 +3,12 @@
 // prints each node's busy time by package, its hottest functions (self time)
 // and the functions that hold the most time below them (total time). The raw
 // .cpuprofile files (for Chrome DevTools) stay in bench/results/profiles/.
-//   nats (default)  the cached catalog page, gateway -> NATS -> worker
+//   nats (default)  a trivial action, gateway -> NATS -> worker (the catalog page
+//                   no longer crosses: the gateway keeps it)
 //   local           the cached catalog page, gateway and catalog in one node, Redis cache
 //   embedded        the same on embedded defaults (in-memory cache and rate limit)
 //   refused         requests refused by the rate limit (429), embedded defaults
+//   pipeline        a trivial action through the whole action pipeline, embedded defaults
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -18,7 +20,7 @@ import { BENCH_ENV } from "./shops";
 
 const ROOT = path.join(__dirname, "..");
 const PROFILES = path.join(__dirname, "results", "profiles");
-const SCENARIOS = ["nats", "local", "embedded", "refused"] as const;
+const SCENARIOS = ["nats", "local", "embedded", "refused", "pipeline"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 async function main(): Promise<void> {
@@ -37,11 +39,11 @@ async function main(): Promise<void> {
 	};
 	const profiled = (dir: string) => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(PROFILES, dir)}` });
 	const nodes: Array<[string, Proc]> = [];
-	if (scenario === "nats") nodes.push(["worker", await start("worker", "bench/node.ts", { ...env, ...profiled("worker"), BENCH_SERVICES: "products" })]);
+	if (scenario === "nats") nodes.push(["worker", await start("worker", "bench/node.ts", { ...env, ...profiled("worker"), BENCH_SERVICES: "products,bench" })]);
 	const port = await freePort();
-	const services = scenario === "nats" ? "api" : "api,products";
+	const services = scenario === "nats" ? "api" : "api,products,bench";
 	nodes.push(["gateway", await start("gateway", "bench/node.ts", { ...env, ...profiled("gateway"), BENCH_SERVICES: services, PORT: String(port) })]);
-	const url = `http://127.0.0.1:${port}/api/products?pageSize=4`;
+	const url = `http://127.0.0.1:${port}${scenario === "pipeline" || scenario === "nats" ? "/api/bench/echo" : "/api/products?pageSize=4"}`;
 	await waitUntil(async () => [200, 429].includes((await fetch(url)).status), 30_000, url);
 	await httpLoad({ url, connections: 50, seconds: 3 }); // warm-up
 	const result = await httpLoad({ url, connections: 50, seconds: 8 });

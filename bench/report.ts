@@ -97,7 +97,7 @@ export function writeReport(results: BenchResults): void {
 	mkdirSync(RESULTS, { recursive: true });
 	writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(results, null, 2) + "\n");
 	writeFileSync(path.join(RESULTS, "throughput.svg"), svgChart(results.http));
-	const http = Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`);
+	const http = Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`);
 	const cpu = Object.entries(results.httpCpu).map(([name, c]) => `| ${name} | ${cpuBreakdown(c)} |`);
 	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
 	const mb = (values: number[]) => values.map(v => v.toFixed(1)).join(" ");
@@ -119,8 +119,8 @@ ${results.ratios.map(ratioLine).join("\n")}
 
 ![throughput](results/throughput.svg)
 
-| scenario | req/s | p50 ms | p99 ms | errors |
-|---|---|---|---|---|
+| scenario | req/s | p50 ms | p99 ms | answers not 2xx (304s, refusals) | errors |
+|---|---|---|---|---|---|
 ${http.join("\n")}
 
 CPU time per request, by process (µs, from \`/proc\`; steadier than req/s on shared cores):

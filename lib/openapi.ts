@@ -121,6 +121,17 @@ function links(route: ApiRoute): JsonSchema {
 	return { links: Object.fromEntries(Object.entries(route.links).map(([action, parameters]) => [operationId(action), { operationId: operationId(action), parameters }])) };
 }
 
+/** The validators of a route whose answers the gateway keeps (lib/page-cache.ts). */
+function cacheable(route: ApiRoute): JsonSchema {
+	if (!route.pageCache) return {};
+	return {
+		headers: {
+			ETag: { description: "Changes whenever the answer does; send it back as If-None-Match", schema: { type: "string" } },
+			"Cache-Control": { description: "public, no-cache: any cache may keep the answer but must revalidate it (a cheap 304) before use", schema: { type: "string" } },
+		},
+	};
+}
+
 function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boolean): JsonSchema {
 	const [method, path] = alias.split(" ");
 	const inPath = [...path.matchAll(/:(\w+)/g)].map(match => match[1]);
@@ -136,6 +147,7 @@ function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boole
 		}),
 		...(hasBody ? [] : rest.map(([name, rule]) => ({ name, in: "query", required: !isOptional(rule), schema: ruleToSchema(rule) }))),
 		...Object.entries(route.headers ?? {}).map(([name, header]) => ({ name, in: "header", required: header.required, description: header.description, schema: { type: "string", minLength: 1 } })),
+		...(route.pageCache ? [{ name: "If-None-Match", in: "header", required: false, description: "The ETag of the copy the client holds: 304 with no body while it is current", schema: { type: "string" } }] : []),
 	];
 
 	const access = action.access ?? (api ? "user" : "public");
@@ -150,8 +162,9 @@ function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boole
 		const created = status === "201" && route.location ? { headers: { Location: { description: "Where the new resource lives", schema: { type: "string" } } } } : {};
 		if (route.contentType) responses[status] = { description: "OK", content: { [route.contentType]: { schema: { type: "string" } } } };
 		else if (schema === null || schema === undefined) responses[status] = { description: "Done; no content" };
-		else responses[status] = { description: status < "300" ? "OK" : "Not OK", ...created, content: { "application/json": { schema: ref("schemas", schema) } }, ...links(route) };
+		else responses[status] = { description: status < "300" ? "OK" : "Not OK", ...created, ...cacheable(route), content: { "application/json": { schema: ref("schemas", schema) } }, ...links(route) };
 	}
+	if (route.pageCache) responses["304"] = { description: "Not Modified: the If-None-Match copy is current (no body)", ...cacheable(route) };
 	for (const status of [...errors].sort()) responses[status] ??= ref("responses", String(status));
 
 	return {

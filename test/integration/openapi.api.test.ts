@@ -67,6 +67,16 @@ describe("the OpenAPI document", () => {
 		expect(doc.paths["/api/products"].post.responses["201"]).toMatchObject({ content: { "application/json": { schema: { $ref: "#/components/schemas/Product" } } } });
 	});
 
+	it("documents conditional GETs where the gateway keeps answers: If-None-Match, ETag, Cache-Control and 304", () => {
+		for (const path of ["/api/products", "/api/products/{id}"]) {
+			const read = doc.paths[path].get;
+			expect(read.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "If-None-Match", in: "header" })]));
+			expect(read.responses["200"]).toMatchObject({ headers: { ETag: expect.anything(), "Cache-Control": expect.anything() } });
+			expect(read.responses["304"]).toMatchObject({ headers: { ETag: expect.anything() } });
+		}
+		expect(doc.paths["/api/cart"].get.responses["304"]).toBeUndefined();
+	});
+
 	it("serves the docs page and everything it loads", async () => {
 		const page = await fetch(`${app.url}/docs`);
 		expect(page.headers.get("content-type")).toMatch(/^text\/html/);
