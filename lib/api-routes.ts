@@ -12,8 +12,10 @@ export interface ApiRoute {
 	contentType?: string;
 	/** Client errors particular to the route; the common ones are added for every route. */
 	errors?: number[];
-	/** Request headers the action reads. */
-	headers?: Record<string, { required: boolean; description: string }>;
+	/** Request headers the action reads: the gateway hands each one on as `ctx.meta[meta]`. */
+	headers?: Record<string, { required: boolean; description: string; meta: string }>;
+	/** The body's exact bytes are handed on as `ctx.meta.rawBody` too (a signed body). */
+	rawBody?: boolean;
 	/** Where a 201's new resource lives (the Location header). */
 	location?: (data: { id?: string }) => string;
 	/** OpenAPI links: the actions a success leads to, with runtime expressions for their params. */
@@ -107,7 +109,7 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		summary: "Check out the cart: reserve stock, charge the card, confirm",
 		responses: { 201: "Order", 202: "Order" },
 		errors: [409],
-		headers: { "Idempotency-Key": { required: false, description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
+		headers: { "Idempotency-Key": { required: false, meta: "idempotencyKey", description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
 		location: order => `/api/orders/${order.id}`,
 		links: { "orders.get": { id: newId }, "orders.cancel": { id: newId }, "shipping.advance": { orderId: newId } },
 	},
@@ -130,7 +132,8 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		summary: "Carrier status updates, signed with HMAC-SHA256",
 		responses: { 204: null },
 		errors: [404, 409],
-		headers: { "X-Signature": { required: true, description: "Hex HMAC-SHA256 of the raw body with the shared carrier secret" } },
+		headers: { "X-Signature": { required: true, meta: "signature", description: "Hex HMAC-SHA256 of the raw body with the shared carrier secret" } },
+		rawBody: true,
 	},
 	"POST shipments/:orderId/advance": {
 		action: "shipping.advance",

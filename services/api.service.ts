@@ -22,20 +22,12 @@ import { FrontDoor, PAGE_CACHE_CONTROL, type FrontDoorRequest } from "../lib/fro
 import { FrontDoorMetrics } from "../lib/front-door-metrics";
 import { clientHasPage, PageCache, pageOf } from "../lib/page-cache";
 import { cacheCleanEvent } from "../lib/cache-clean";
-import { actionDocs, openApiDocument, type DocumentedService } from "../lib/openapi";
+import { openApiDocument, registeredActionDoc } from "../lib/openapi";
 import { docsFile, docsPage, isDocsFile, type DocsFile } from "../lib/api-docs";
 import { setSecurityHeaders } from "../lib/security-headers";
 import { CorsPolicy } from "../lib/cors";
 import { jsonBody } from "../lib/json-body";
 import { version } from "../package.json";
-import AuthService from "./auth.service";
-import UsersService from "./users.service";
-import ProductsService from "./products.service";
-import InventoryService from "./inventory.service";
-import CartsService from "./carts.service";
-import OrdersService from "./orders.service";
-import NotificationsService from "./notifications.service";
-import ShippingService from "./shipping.service";
 
 interface Gateway extends Service {
 	cors?: CorsPolicy;
@@ -71,11 +63,8 @@ type GatewaySchema = ServiceSchema<GatewaySettings> & {
 	merged(this: Gateway, schema: ServiceSchema<GatewaySettings>): void;
 };
 
-interface RequestMeta extends ClientMeta {
-	idempotencyKey?: string;
-	rawBody?: string;
-	signature?: string;
-}
+/** What the gateway adds to a call's meta: the client, and what the route's table row asks for (headers, the raw body). */
+type RequestMeta = ClientMeta & Record<string, unknown>;
 
 /** TRUSTED_PROXIES, read when the gateway is created. */
 let trustedProxies: string[] = [];
@@ -93,8 +82,10 @@ const ROUTE_OF_ACTION = new Map(Object.values(API_ROUTES).map(route => [route.ac
 
 const aliasesOf = (routes: Record<string, ApiRoute>) => Object.fromEntries(Object.entries(routes).map(([alias, route]) => [alias, route.action]));
 
-/** Every service whose actions the gateway exposes: their params and access are the document's. */
-const EXPOSED_SERVICES: DocumentedService[] = [AuthService, UsersService, ProductsService, InventoryService, CartsService, OrdersService, NotificationsService, ShippingService];
+/** Per route: each header the action reads, as [lower-cased name, meta key]. */
+const HEADERS_OF_ACTION = new Map(
+	[...ROUTE_OF_ACTION.values()].map(route => [route.action, Object.entries(route.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header.meta] as const)]),
+);
 
 const ApiService: GatewaySchema = {
 	name: "api",
@@ -141,13 +132,9 @@ const ApiService: GatewaySchema = {
 				aliases: aliasesOf(API_ROUTES),
 				onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { $action?: { name: string }; rawBody?: Buffer }) {
 					ctx.meta.clientIp = clientAddress(req, trustedProxies);
-					const action = req.$action?.name;
-					if (action === "orders.checkout") ctx.meta.idempotencyKey = headerValue(req, "idempotency-key");
-					if (action === "shipping.webhook") {
-						// The carrier signs the exact bytes it sent.
-						ctx.meta.rawBody = req.rawBody?.toString("utf8");
-						ctx.meta.signature = headerValue(req, "x-signature");
-					}
+					const action = req.$action?.name ?? "";
+					for (const [header, meta] of HEADERS_OF_ACTION.get(action) ?? []) ctx.meta[meta] = headerValue(req, header);
+					if (ROUTE_OF_ACTION.get(action)?.rawBody) ctx.meta.rawBody = req.rawBody?.toString("utf8");
 				},
 				onAfterCall(this: Gateway, ctx: Context<unknown, ResponseMeta & { $location?: string }>, _route: unknown, req: FrontDoorRequest & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
 					const route = ROUTE_OF_ACTION.get(req.$action?.name ?? "");
@@ -199,7 +186,8 @@ const ApiService: GatewaySchema = {
 		openapi: {
 			access: "public",
 			handler(this: Gateway) {
-				this.openApi ??= openApiDocument(ROUTE_GROUPS, actionDocs([...EXPOSED_SERVICES, ApiService]), version);
+				// The params and access each action declares, from the registry: the gateway loads no service module.
+				this.openApi ??= openApiDocument(ROUTE_GROUPS, name => registeredActionDoc(this.broker.registry.getActionEndpoints(name)?.endpoints?.[0]?.action), version);
 				return this.openApi;
 			},
 		},
@@ -289,8 +277,13 @@ const ApiService: GatewaySchema = {
 		schema.events = {
 			...schema.events,
 			...Object.fromEntries([...pageServices].map(service => [cacheCleanEvent(service), { handler: () => pages.clear() }])),
-			// A redeployed service may declare other access rules.
-			"$services.changed": { handler: () => accessByAction.clear() },
+			// A redeployed service may declare other params and access rules.
+			"$services.changed": {
+				handler: () => {
+					accessByAction.clear();
+					this.openApi = undefined;
+				},
+			},
 		};
 		const routeAt = (path: string) => schema.settings!.routes.find((route: { path: string }) => route.path === path);
 		const [healthRoute, apiRoute] = [routeAt("/health"), routeAt("/api")];

@@ -1,5 +1,8 @@
 // fastest-validator rules as the JSON Schema the OpenAPI document promises.
-import { ruleToSchema } from "../../lib/openapi";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { openApiDocument, ruleToSchema } from "../../lib/openapi";
+import { ROUTE_GROUPS } from "../../lib/api-routes";
 
 describe("params in the OpenAPI document", () => {
 	it("translates each rule type we use, with its bounds and default", () => {
@@ -25,5 +28,20 @@ describe("params in the OpenAPI document", () => {
 
 	it("refuses a rule type it cannot describe, so no route goes undocumented by accident", () => {
 		expect(() => ruleToSchema({ type: "email" })).toThrow(/email/);
+	});
+});
+
+describe("the OpenAPI document's sources", () => {
+	it("documents a route whose service is not running from the route table alone, and says so", () => {
+		const doc = openApiDocument(ROUTE_GROUPS, name => (name === "products.get" ? { params: { id: { type: "string", min: 1 } }, access: "public" } : undefined), "1.0.0") as {
+			paths: Record<string, Record<string, { parameters?: unknown[]; description?: string }>>;
+		};
+		expect(doc.paths["/api/products/{id}"].get.description).toBeUndefined();
+		expect(doc.paths["/api/products"].get.description).toMatch(/not running/);
+	});
+
+	it("comes from the registry: the gateway loads no other service's module", () => {
+		const source = readFileSync(path.join(__dirname, "../../services/api.service.ts"), "utf8");
+		expect(source).not.toMatch(/from "\.\/[\w-]+\.service"/);
 	});
 });
