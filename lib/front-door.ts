@@ -7,6 +7,7 @@
 // the cheapest thing the gateway does, so a flood of refused requests cannot
 // take it down.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { KeyObject } from "node:crypto";
 import { toErrorResponse } from "./http-errors";
 import { requestId } from "./request-id";
 import { securityHeaderList } from "./security-headers";
@@ -63,7 +64,7 @@ export interface FrontDoorOptions {
 	routes: RouteMatcher;
 	rateLimit: RateLimit;
 	/** The access-token key, to refuse a bad signature or an expired token here; without it only the token's shape is checked. */
-	tokenSecret?: string;
+	tokenKey?: KeyObject;
 	/** The `access` an action declares, once a node hosting it is known. */
 	accessOf(action: string): Access | undefined;
 	/** Actions whose anonymous answers are kept in `pages`. */
@@ -118,9 +119,9 @@ export class FrontDoor {
 		const token = bearerTokenOf(header);
 		if (token === null) return NOT_BEARER;
 		if (token === undefined) return BAD_TOKEN;
-		if (!this.options.tokenSecret) return undefined;
+		if (!this.options.tokenKey) return undefined;
 		try {
-			verifyAccessToken(token, this.options.tokenSecret);
+			verifyAccessToken(token, this.options.tokenKey);
 			return undefined;
 		} catch {
 			return BAD_TOKEN;

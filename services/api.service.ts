@@ -12,7 +12,7 @@ import { toErrorResponse } from "../lib/http-errors";
 import { nodeReadiness } from "../lib/readiness";
 import { MemoryRateLimitStore, redisRateLimitStore } from "../lib/rate-limit-store";
 import { assertAccess, requiredAccess } from "../lib/access";
-import { bearerToken } from "../lib/tokens";
+import { accessTokenKey, bearerToken } from "../lib/tokens";
 import type { ClientMeta } from "../mixins/auth.mixin";
 import type { Access, AuthUser } from "../lib/contract";
 import { sideRedisClient } from "../lib/redis-client";
@@ -307,7 +307,7 @@ const ApiService: GatewaySchema = {
 			routes: new RouteMatcher(schema.settings!.routes),
 			rateLimit: { limit: env.rateLimit, store: new RateLimitStore(env.rateLimitWindowMs), key: req => clientAddress(req, env.trustedProxies) },
 			// Without the key (a production gateway not given JWT_SECRET), the auth service alone checks signatures.
-			tokenSecret: env.jwtSecret || env.nodeEnv !== "production" ? jwtSecret(env) : undefined,
+			tokenKey: env.jwtSecret || env.nodeEnv !== "production" ? accessTokenKey(jwtSecret(env)) : undefined,
 			accessOf,
 			pageActions,
 			pages,

@@ -1,7 +1,7 @@
 // services/auth.service.ts — sessions: register, login, refresh (rotating
 // refresh tokens), logout, and resolveToken for the gateway. Owns the
 // refresh-token store; users and passwords belong to the users service.
-import { randomUUID } from "node:crypto";
+import { randomUUID, type KeyObject } from "node:crypto";
 import { Errors, type Context } from "moleculer";
 import type Redis from "ioredis";
 import { DbMixin, type DbService, type DbServiceSchema } from "../mixins/db.mixin";
@@ -11,7 +11,7 @@ import { emailRule, nameRule, passwordRule, refreshTokenRule } from "../lib/iden
 import { MemoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from "../lib/rate-limit-store";
 import { MemoryLoginFailures, RedisLoginFailures, type LoginFailureStore } from "../lib/login-failures";
 import { sideRedisClient } from "../lib/redis-client";
-import { hashToken, invalidToken, newRefreshToken, signAccessToken, verifyAccessToken } from "../lib/tokens";
+import { accessTokenKey, hashToken, invalidToken, newRefreshToken, signAccessToken, verifyAccessToken } from "../lib/tokens";
 import { ErrorTypes, type AuthResult, type AuthUser, type User } from "../lib/contract";
 
 interface RefreshTokenRecord {
@@ -26,7 +26,7 @@ interface RefreshTokenRecord {
 
 interface AuthService extends DbService {
 	env: Env;
-	secret: string;
+	secret: KeyObject;
 	attempts: RateLimitStore;
 	loginFailures: LoginFailureStore;
 	attemptsRedis?: Redis;
@@ -189,7 +189,7 @@ const AuthService: DbServiceSchema<AuthService> = {
 
 	created(this: AuthService) {
 		this.env = readEnv();
-		this.secret = jwtSecret(this.env); // production without a strong secret refuses to start
+		this.secret = accessTokenKey(jwtSecret(this.env)); // production without a strong secret refuses to start
 		if (this.env.cacher) {
 			// Counted in Redis so attempts through any gateway or auth node add up.
 			this.attemptsRedis = sideRedisClient(this.env.cacher, "Auth attempts", this.logger);
