@@ -21,10 +21,11 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
 }
 
-// Facts (DESIGN.md section 5) travel on @moleculer/channels, on the same
-// server as the transporter: JetStream with NATS, Redis Streams with Redis
-// (durable, consumer groups, retries, dead letters); the in-process adapter in
-// embedded mode. Any other transporter has no durable adapter here.
+// Facts (docs/architecture.md, "Facts and channels") travel on
+// @moleculer/channels, on the same server as the transporter: JetStream with
+// NATS, Redis Streams with Redis (durable, consumer groups, retries, dead
+// letters); the in-process adapter in embedded mode. Any other transporter has
+// no durable adapter here.
 function channelAdapter(env: Env): Record<string, unknown> {
 	const scheme = env.transporter?.split(":")[0];
 	const durable = {

@@ -15,7 +15,7 @@ export interface CallResult {
 export interface Ratio {
 	name: string;
 	value: number;
-	/** The goal for this ratio (issue #6), when there is one. */
+	/** The goal for this ratio, when there is one. */
 	target?: number;
 	note?: string;
 }

@@ -1,6 +1,7 @@
-// Every route of the REST contract (DESIGN.md section 4): the gateway's
-// aliases and the OpenAPI document are both made from this table. Parameters
-// and who may call come from the action itself; this says what HTTP adds.
+// Every route of the REST contract (docs/architecture.md, "The REST
+// contract"): the gateway's aliases and the OpenAPI document are both made
+// from this table. Parameters and who may call come from the action itself;
+// this says what HTTP adds.
 import type { ContractSchemaName } from "./contract-schemas";
 
 export interface ApiRoute {

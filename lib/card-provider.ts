@@ -1,7 +1,7 @@
 // The card network, which the project does not own. One interface; the
-// simulated provider answers the test cards of DESIGN.md section 4 and, like
-// real providers, is idempotent by key: charging the same key twice captures
-// once and answers the same.
+// simulated provider answers the test cards of docs/architecture.md
+// ("Checkout saga") and, like real providers, is idempotent by key: charging
+// the same key twice captures once and answers the same.
 import { createHash } from "node:crypto";
 import { digitsOf } from "./cards";
 import type { Card, Cents } from "./contract";

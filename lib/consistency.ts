@@ -1,6 +1,6 @@
-// The invariants of DESIGN.md section 5, checked through the services'
-// actions (never their databases), for tests and the REPL. Meaningful once
-// the cluster has settled: no saga in flight.
+// The invariants of docs/architecture.md, "Invariants", checked through the
+// services' actions (never their databases), for tests and the REPL.
+// Meaningful once the cluster has settled: no saga in flight.
 import { PAID_STATUSES } from "./orders";
 import type { Notification, Order, Page, Payment, Shipment, StockLevel } from "./contract";
 

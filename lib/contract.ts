@@ -1,5 +1,6 @@
-// The public contract of DESIGN.md section 4: the shapes the gateway returns,
-// the services produce and the tests assert on. Everything here is plain data.
+// The public contract (docs/architecture.md, "The REST contract"): the shapes
+// the gateway returns, the services produce and the tests assert on.
+// Everything here is plain data.
 
 /** Money is an integer number of minor units (cents) with an ISO 4217 code. */
 export type Cents = number;
@@ -109,7 +110,7 @@ export const ErrorTypes = {
 	UNAUTHORIZED: "UNAUTHORIZED",
 } as const;
 
-// --- Commerce (DESIGN.md sections 3-5) ---
+// --- Commerce (docs/architecture.md, "Services and data ownership" and "Checkout saga") ---
 
 export interface LineItem {
 	productId: string;

@@ -369,7 +369,7 @@ export function replCommands(): NonNullable<ReplOptions["customCommands"]> {
 	const commands: ReplCommand[] = [
 		{
 			command: "consistency",
-			description: "Check the invariants of DESIGN.md section 5 across the cluster",
+			description: "Check the invariants of docs/architecture.md (\"Invariants\") across the cluster",
 			async action(broker) {
 				print(await checkConsistency(callOf(broker)));
 			},

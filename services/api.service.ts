@@ -1,6 +1,7 @@
 // services/api.service.ts — the REST gateway (moleculer-web). Only the routes
-// of lib/api-routes.ts are reachable; every error leaves as DESIGN.md's JSON
-// shape; /api/openapi.json describes them all.
+// of lib/api-routes.ts are reachable; every error leaves in the contract's JSON
+// shape (docs/architecture.md, "The REST contract"); /api/openapi.json
+// describes them all.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";

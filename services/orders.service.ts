@@ -1,4 +1,4 @@
-// services/orders.service.ts — checkout (the saga of DESIGN.md section 5),
+// services/orders.service.ts — checkout (docs/architecture.md, "Checkout saga"),
 // orders and their history. The order is written PENDING first; every step
 // after it (reserve, charge, commit) is idempotent by order id, so any node
 // may drive a PENDING order to its end: the one that took the request, or,

@@ -1,7 +1,7 @@
 // The commerce flow on a real cluster: every service group in its own process
 // over NATS (facts on JetStream), with Redis and the MongoDB server. The fault
 // tests say what they break; after each, once the cluster settles, the
-// invariants of DESIGN.md section 5 must hold.
+// invariants of docs/architecture.md, "Invariants", must hold.
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
 import { checkConsistency, type ConsistencyReport } from "../../lib/consistency";

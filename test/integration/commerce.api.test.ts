@@ -1,6 +1,6 @@
 // The commerce flow through the gateway, the whole app in one broker, on NeDB
-// and on the MongoDB server. After every test the invariants of DESIGN.md
-// section 5 must hold.
+// and on the MongoDB server. After every test the invariants of
+// docs/architecture.md, "Invariants", must hold.
 import { randomUUID } from "node:crypto";
 import type { ServiceSchema } from "moleculer";
 import { allServices, describeEachDatabase, startApp, type TestApp } from "../support/app";

@@ -1,4 +1,4 @@
-// DESIGN.md section 4, "Security behaviour every route shares", as a hostile
+// docs/architecture.md, "Security behaviour every route shares", as a hostile
 // or careless client meets it: preflights that must not act, CORS, headers on
 // every answer, tokens that must stop working, throttling that must not lock
 // the owner out, bodies that do not decode.
