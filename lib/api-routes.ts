@@ -110,7 +110,7 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		summary: "Check out the cart: reserve stock, charge the card, confirm",
 		responses: { 201: "Order", 202: "Order" },
 		errors: [409],
-		headers: { "Idempotency-Key": { required: false, meta: "idempotencyKey", description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
+		headers: { "Idempotency-Key": { required: true, meta: "idempotencyKey", description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
 		location: order => `/api/orders/${order.id}`,
 		links: { "orders.get": { id: newId }, "orders.cancel": { id: newId }, "shipping.advance": { orderId: newId } },
 	},

@@ -9,7 +9,9 @@
 // facts went out in the same short window (a group commit), each matched only
 // while its outbox holds exactly the facts that were sent. A fact may so be
 // published twice; JetStream drops a repeated message id inside its duplicate
-// window, and consumers de-duplicate on `factId` anyway.
+// window, and consumers are idempotent on what the fact is about (a shipment
+// per order, a message per template and order, a status moved only from the
+// one it expects).
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { DbService, DbServiceSchema } from "./db.mixin";
