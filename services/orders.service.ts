@@ -1,13 +1,17 @@
-// services/orders.service.ts — checkout (docs/architecture.md, "Checkout saga"),
-// orders and their history. The order is written PENDING first; every step
-// after it (reserve, charge, commit) is idempotent by order id, so any node
-// may drive a PENDING order to its end: the one that took the request, or,
-// once that one's lease on the order lapses, any orders node that sweeps.
+// services/orders.service.ts — checkout (docs/architecture.md, "Checkout
+// saga"), orders and their history. The order is written PENDING first, then
+// the saga (services/order-saga/saga.ts) drives it to its end: on the node
+// that took the request, or, once that one's lease on the order lapses, on
+// any orders node that sweeps. This file wires the saga to the broker: other
+// services through ctx.call, the order through the adapter, facts through the
+// outbox.
 import { randomUUID } from "node:crypto";
 import { Errors, type Context } from "moleculer";
 import { DbMixin, exportAction, type DbServiceSchema } from "../mixins/db.mixin";
 import { Authorized, currentUser, type ClientMeta } from "../mixins/auth.mixin";
 import { fact, Outbox, outboxFields, withFacts, type OutboxFact, type OutboxService } from "../mixins/outbox.mixin";
+import { cancelByCustomer, resumeOrder, runSaga, type ChargeRequest, type SagaPorts } from "./order-saga/saga";
+import { moveStatus, type StatusChange } from "./order-saga/status-moves";
 import { insertIfAbsent } from "../lib/db-errors";
 import { assertChargeable, cardRule, cardSummary } from "../lib/cards";
 import { addressRule, assertIdempotencyKey, fingerprint, keyReused, orderNotFound, toOrder, totals, type OrderDoc } from "../lib/orders";
@@ -15,14 +19,11 @@ import { pageParams, type PageParams } from "../lib/paging";
 import { readEnv } from "../lib/env";
 import { countEvent, ORDERS } from "../lib/business-metrics";
 import { runEvery } from "../lib/periodic";
-import {
-	Channels, type Address, type CancelReason, type Card, type Cart, type LineItem, type Order, type OrderStatus, type Page, type Payment, type Product, type ShipmentFact,
-} from "../lib/contract";
+import { Channels, type Address, type Card, type Cart, type LineItem, type Order, type Page, type Payment, type Product, type ShipmentFact } from "../lib/contract";
 
 const RECOVERY_SWEEP_MS = 3000;
 /** Like Stripe's: a key replays its first result for a day, then may be used again. */
 const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600_000;
-const CHARGE_ATTEMPTS = 3;
 const SAGA_SERVICES = ["inventory.reserve", "payments.charge", "inventory.commit"];
 
 type CheckoutCtx = Context<{ shippingAddress: Address; payment: { card: Card } }, ClientMeta & { idempotencyKey?: string }>;
@@ -32,26 +33,15 @@ interface OrdersService extends OutboxService {
 	/** How long the node that took an order may drive it before others take over (ORDER_LEASE_MS). */
 	leaseMs: number;
 	load(id: string): Promise<OrderDoc>;
-	runSaga(ctx: Context, order: OrderDoc, card?: Card): Promise<OrderDoc>;
-	charge(ctx: Context, order: OrderDoc, card?: Card): Promise<Payment>;
-	confirm(order: OrderDoc, payment: Payment): Promise<OrderDoc>;
-	cancel(ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc>;
-	cancelByCustomer(ctx: Context, order: OrderDoc): Promise<OrderDoc>;
-	/** `extra` goes into the fact's payload; `guard` adds conditions the order must meet. The order as it became, or null if it did not move. */
-	transition(order: OrderDoc, from: OrderStatus[], to: OrderStatus, set?: Record<string, unknown>, channel?: string, extra?: Record<string, unknown>, guard?: Record<string, unknown>): Promise<OrderDoc | null>;
+	/** What the saga calls, on this broker; other services within `ctx`. */
+	sagaPorts(ctx: Context): SagaPorts;
+	/** The order as it became, or null if it did not move. */
+	writeMove(order: OrderDoc, change: StatusChange): Promise<OrderDoc | null>;
 	recoverPending(): Promise<void>;
 	priceCart(ctx: Context, cart: Cart): Promise<LineItem[]>;
 	/** Inserts the new order; on a key already used, the earlier order (or the insert again, once an expired key is retired). */
 	place(doc: OrderDoc, replay: () => Promise<Order | undefined>): Promise<Order | undefined>;
 	visibleOrder(ctx: Context<unknown, ClientMeta>, id: string): Promise<OrderDoc>;
-}
-
-function isRetryable(err: unknown): boolean {
-	return Boolean((err as { retryable?: boolean }).retryable) || (err as { code?: number }).code === 503;
-}
-
-function orderFact(order: OrderDoc, extra: Record<string, unknown> = {}) {
-	return { orderId: order._id, userId: order.userId, email: order.email, total: order.total, currency: order.currency, ...extra };
 }
 
 const OrdersService: DbServiceSchema<OrdersService> = {
@@ -142,7 +132,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 
 				let order: OrderDoc;
 				try {
-					order = await this.runSaga(ctx, doc, payment.card);
+					order = await runSaga(this.sagaPorts(ctx), doc, payment.card);
 				} catch (err) {
 					// A step is down or slow: the order stays PENDING and a sweep finishes it.
 					this.logger.warn(`Order ${doc._id} left PENDING: ${(err as Error).message}`);
@@ -188,7 +178,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				const claimed = await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED", "shipment.status": { $ne: "SHIPPED" } }, { $set: { cancelRequested: true } });
 				const current = await this.load(order._id);
 				if (claimed !== 1 && !current.cancelRequested) throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
-				return toOrder(await this.cancelByCustomer(ctx, current));
+				return toOrder(await cancelByCustomer(this.sagaPorts(ctx), current));
 			},
 		},
 
@@ -208,14 +198,14 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			group: "orders",
 			async handler(this: OrdersService, shipment: ShipmentFact) {
 				const order = await this.load(shipment.orderId);
-				await this.transition(order, ["CONFIRMED"], "SHIPPED", { "shipment.status": "SHIPPED" }, undefined, {}, { cancelRequested: { $ne: true } });
+				await moveStatus(this, order, { move: "ship", set: { "shipment.status": "SHIPPED" } });
 			},
 		},
 		[Channels.SHIPMENT_DELIVERED]: {
 			group: "orders",
 			async handler(this: OrdersService, shipment: ShipmentFact) {
 				const order = await this.load(shipment.orderId);
-				await this.transition(order, ["CONFIRMED", "SHIPPED"], "DELIVERED", { "shipment.status": "DELIVERED" }, undefined, {}, { cancelRequested: { $ne: true } });
+				await moveStatus(this, order, { move: "deliver", set: { "shipment.status": "DELIVERED" } });
 			},
 		},
 		[Channels.SHIPMENT_CANCELLED]: {
@@ -267,94 +257,36 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			throw new Errors.MoleculerRetryableError("The Idempotency-Key is in use by a request in progress; try again", 409, "IDEMPOTENCY_KEY_BUSY");
 		},
 
-		/** reserve -> charge -> commit -> CONFIRMED, or compensate and CANCELLED. `order` as last read or written. */
-		async runSaga(this: OrdersService, ctx: Context, order: OrderDoc, card?: Card): Promise<OrderDoc> {
-			const id = order._id;
-			if (order.status !== "PENDING") return order;
-			if (order.cancelling) return this.cancel(ctx, order, order.cancelling);
-
-			try {
-				await ctx.call("inventory.reserve", { orderId: id, items: order.items.map(({ productId, quantity }) => ({ productId, quantity })) });
-			} catch (err) {
-				if ((err as { type?: string }).type === "OUT_OF_STOCK") return this.cancel(ctx, order, "OUT_OF_STOCK");
-				throw err;
-			}
-
-			const payment = await this.charge(ctx, order, card);
-			if (payment.status === "DECLINED") return this.cancel(ctx, order, "PAYMENT_DECLINED");
-			if (payment.status !== "CAPTURED") return this.cancel(ctx, order, "PAYMENT_ERROR");
-
-			try {
-				await ctx.call("inventory.commit", { orderId: id });
-			} catch (err) {
-				if ((err as { type?: string }).type === "RESERVATION_GONE") return this.cancel(ctx, order, "OUT_OF_STOCK");
-				throw err;
-			}
-			return this.confirm(order, payment);
-		},
-
-		/**
-		 * With the card (the request's own saga): charge, retrying a transient
-		 * failure a few times. Without it (a node taking over): the card is gone,
-		 * so whatever the provider already did stands; a charge that never
-		 * completed is voided so it cannot complete later.
-		 */
-		async charge(this: OrdersService, ctx: Context, order: OrderDoc, card?: Card): Promise<Payment> {
-			if (!card) {
-				const existing = await ctx.call<Payment, object>("payments.get", { orderId: order._id }).catch(() => null);
-				if (existing && (existing.status === "CAPTURED" || existing.status === "DECLINED")) return existing;
-				return ctx.call<Payment, object>("payments.refund", { orderId: order._id });
-			}
-			for (let attempt = 1; ; attempt++) {
-				try {
-					return await ctx.call<Payment, object>("payments.charge", { orderId: order._id, amount: order.total, currency: order.currency, card });
-				} catch (err) {
-					if (!isRetryable(err)) throw err;
-					if (attempt >= CHARGE_ATTEMPTS) return ctx.call<Payment, object>("payments.refund", { orderId: order._id });
-					await new Promise(resolve => setTimeout(resolve, 100 * 2 ** attempt));
-				}
-			}
-		},
-
-		async confirm(this: OrdersService, order: OrderDoc, payment: Payment): Promise<OrderDoc> {
-			const confirmed = await this.transition(order, ["PENDING"], "CONFIRMED", { payment: { status: payment.status, brand: payment.brand, last4: payment.last4 } }, Channels.ORDER_CONFIRMED, {
-				shippingAddress: order.shippingAddress,
-				items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
-			});
-			return confirmed ?? this.load(order._id); // another node finished it first
-		},
-
-		/** A cancel the customer asked for (cancelRequested is set): shipping decides first whether the parcel left. */
-		async cancelByCustomer(this: OrdersService, ctx: Context, order: OrderDoc): Promise<OrderDoc> {
-			try {
-				await ctx.call("shipping.cancel", { orderId: order._id, userId: order.userId });
-			} catch (err) {
-				// Too late (or shipping is down): the order stays as it was.
-				await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED" }, { $unset: { cancelRequested: true } });
-				throw err;
-			}
-			return this.cancel(ctx, order, "CUSTOMER_REQUEST");
-		},
-
-		/** Compensate (release or restock, refund or void), then CANCELLED. Safe to repeat. */
-		async cancel(this: OrdersService, ctx: Context, order: OrderDoc, reason: CancelReason): Promise<OrderDoc> {
-			const from: OrderStatus[] = reason === "CUSTOMER_REQUEST" ? ["CONFIRMED"] : ["PENDING"];
-			if (reason !== "CUSTOMER_REQUEST") await this.adapter.updateMany({ _id: order._id, status: "PENDING" }, { $set: { cancelling: reason } });
-			const payment = await ctx.call<Payment, object>("payments.refund", { orderId: order._id });
-			await ctx.call(reason === "CUSTOMER_REQUEST" ? "inventory.restock" : "inventory.release", { orderId: order._id });
-			const paymentStatus = payment?.status === "CAPTURED" ? "REFUNDED" : (payment?.status ?? "FAILED");
-			const cancelled = await this.transition(order, from, "CANCELLED", { cancelReason: reason, "payment.status": reason === "PAYMENT_DECLINED" ? "DECLINED" : paymentStatus }, Channels.ORDER_CANCELLED, { reason });
-			return cancelled ?? this.load(order._id);
+		sagaPorts(this: OrdersService, ctx: Context): SagaPorts {
+			return {
+				load: orderId => this.load(orderId),
+				writeMove: (order, change) => this.writeMove(order, change),
+				markCancelling: async (orderId, reason) => {
+					await this.adapter.updateMany({ _id: orderId, status: "PENDING" }, { $set: { cancelling: reason } });
+				},
+				withdrawCancelRequest: async orderId => {
+					await this.adapter.updateMany({ _id: orderId, status: "CONFIRMED" }, { $unset: { cancelRequested: true } });
+				},
+				reserve: (orderId, items) => ctx.call("inventory.reserve", { orderId, items }),
+				commit: orderId => ctx.call("inventory.commit", { orderId }),
+				release: orderId => ctx.call("inventory.release", { orderId }),
+				restock: orderId => ctx.call("inventory.restock", { orderId }),
+				charge: request => ctx.call<Payment, ChargeRequest>("payments.charge", request),
+				refund: orderId => ctx.call<Payment, object>("payments.refund", { orderId }),
+				paymentOf: orderId => ctx.call<Payment, object>("payments.get", { orderId }),
+				cancelShipment: (orderId, userId) => ctx.call("shipping.cancel", { orderId, userId }),
+				pause: ms => new Promise(resolve => setTimeout(resolve, ms)),
+			};
 		},
 
 		/** One conditional update: the status moves once, with its history entry and its fact. */
-		async transition(this: OrdersService, order, from, to, set = {}, channel, extra = {}, guard = {}): Promise<OrderDoc | null> {
+		async writeMove(this: OrdersService, order: OrderDoc, { from, to, guard, set, fact: announced }: StatusChange): Promise<OrderDoc | null> {
 			const now = new Date().toISOString();
 			const update = { $set: { status: to, updatedAt: now, ...set }, $push: { statusHistory: { status: to, at: now } } };
-			const moved = (await this.adapter.findOneAndUpdate({ _id: order._id, status: { $in: from }, ...guard }, channel ? withFacts(update, fact(channel, orderFact(order, extra))) : update)) as (OrderDoc & { outbox?: OutboxFact[] }) | null;
+			const moved = (await this.adapter.findOneAndUpdate({ _id: order._id, status: { $in: from }, ...guard }, announced ? withFacts(update, fact(announced.channel, announced.payload)) : update)) as (OrderDoc & { outbox?: OutboxFact[] }) | null;
 			if (!moved) return null;
 			countEvent(this.broker, ORDERS, { status: to });
-			if (channel) await this.publishFacts(moved._id, moved.outbox);
+			if (announced) await this.publishFacts(moved._id, moved.outbox);
 			return moved;
 		},
 
@@ -370,8 +302,7 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				if (taken !== 1) continue;
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { requestID: `recovery-${order._id}` }) as Context;
 				try {
-					if (order.status === "PENDING") await this.runSaga(ctx, await this.load(order._id));
-					else await this.cancelByCustomer(ctx, order);
+					await resumeOrder(this.sagaPorts(ctx), order);
 					this.logger.info(`Recovered order ${order._id}`);
 				} catch (err) {
 					this.logger.warn(`Order ${order._id} still unfinished: ${(err as Error).message}`);
