@@ -1,22 +1,22 @@
 // The one broker configuration. Every knob comes from the environment
-// (lib/env.ts) with an embedded default, and says why it has its value.
+// (lib/platform/env.ts) with an embedded default, and says why it has its value.
 import type { BrokerOptions, CacherConfig } from "moleculer";
-import { developmentSecretsInUse, isNatsUrl, readEnv, type Env } from "./lib/env";
-import { natsConnectionOptions } from "./lib/nats-options";
-import { keepOptionsFromRunnerEnv } from "./lib/runner-env";
-import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/request-logging";
-import { waitForCacher } from "./lib/cacher-health";
-import { redisOptionsFromUrl } from "./lib/redis-options";
-import { startHealthServer } from "./lib/health-server";
-import { ParamsValidator } from "./lib/validator";
-import { ResponsiveRoundRobin, UnresponsiveNodesMiddleware } from "./lib/unresponsive-nodes";
-import { replCommands } from "./lib/repl-commands";
+import { developmentSecretsInUse, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
+import { natsConnectionOptions } from "./lib/platform/nats-options";
+import { keepOptionsFromRunnerEnv } from "./lib/platform/runner-env";
+import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/request-logging";
+import { waitForCacher } from "./lib/platform/cacher-health";
+import { redisOptionsFromUrl } from "./lib/platform/redis-options";
+import { startHealthServer } from "./lib/platform/health-server";
+import { ParamsValidator } from "./lib/platform/validator";
+import { ResponsiveRoundRobin, UnresponsiveNodesMiddleware } from "./lib/platform/unresponsive-nodes";
+import { replCommands } from "./lib/ops/repl-commands";
 import { Middleware as ChannelsMiddleware } from "@moleculer/channels";
 import type { Server } from "node:http";
 
 function transporter(env: Env): BrokerOptions["transporter"] {
 	if (!env.transporter) return null; // embedded: every service in this one broker
-	// Servers, credentials, TLS and reconnecting: lib/nats-options.ts.
+	// Servers, credentials, TLS and reconnecting: lib/platform/nats-options.ts.
 	if (isNatsUrl(env.transporter)) return { type: "NATS", options: natsConnectionOptions(env) };
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
 }
@@ -196,7 +196,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 				: [],
 		},
 
-		// Custom commands for daily work (lib/repl-commands.ts, README "The REPL").
+		// Custom commands for daily work (lib/ops/repl-commands.ts, README "The REPL").
 		replOptions: { customCommands: replCommands() },
 
 		async started(broker) {

@@ -3,7 +3,7 @@
 // transporter to a bench node. Sends {callsPerSecond, p50, p99} to its parent.
 import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
-import { readEnv } from "../lib/env";
+import { readEnv } from "../lib/platform/env";
 import BenchService from "./bench.service";
 
 async function main(): Promise<void> {

@@ -4,8 +4,8 @@
 // and sends back every order's latency and completion time, so the parent can
 // cut the run into windows and divide each process's CPU by the orders in it.
 import { randomUUID } from "node:crypto";
-import type { AuthResult, Order, Page, Product } from "../lib/contract";
-import { DEVELOPMENT_ADMIN } from "../lib/env";
+import type { AuthResult, Order, Page, Product } from "../lib/contract/contract";
+import { DEVELOPMENT_ADMIN } from "../lib/platform/env";
 
 const base = process.env.BENCH_URL!;
 const users = Number(process.env.BENCH_USERS ?? 20);

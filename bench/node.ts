@@ -1,11 +1,11 @@
 // A node for the benchmarks: the app's broker configuration and services
-// (BENCH_SERVICES, comma-separated, from services/ or "bench"), started the
+// (BENCH_SERVICES, comma-separated, services/<name>/ or "bench"), started the
 // way moleculer-runner would, plus bench-only gateway routes and the work
 // counters (bench/work-counters.ts).
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
-import { readEnv } from "../lib/env";
-import ApiService from "../services/api.service";
+import { readEnv } from "../lib/platform/env";
+import ApiService from "../services/api/api.service";
 import BenchService from "./bench.service";
 import { answerCounterRequests, countDatabaseCommands, WorkCounters } from "./work-counters";
 
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
 		if (name === "bench") broker.createService(BenchService);
 		else if (name === "api") broker.createService(gatewayWithBenchRoutes());
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		else broker.createService(require(`../services/${name}.service`).default);
+		else broker.createService(require(`../services/${name}/${name}.service`).default);
 	}
 	await broker.start();
 	process.send?.({ ready: true, nodeID: broker.nodeID });

@@ -6,7 +6,7 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
-import { readEnv } from "../lib/env";
+import { readEnv } from "../lib/platform/env";
 import { freePort, measure, start, stopAll, waitUntil, type Proc } from "./processes";
 import { cpuSince, perUnit } from "./cpu";
 import { dropDatabases, startInfra } from "./infra";

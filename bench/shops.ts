@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { freePort, start, waitUntil, type Proc } from "./processes";
 import type { Shop } from "./checkout";
 import { deleteStreams, dropDatabases, type Infra } from "./infra";
-import { DEVELOPMENT_ADMIN } from "../lib/env";
+import { DEVELOPMENT_ADMIN } from "../lib/platform/env";
 
 /** As the README runs them. */
 const CLUSTER_NODES = {

@@ -7,7 +7,7 @@
 // adapter's methods, each of which is one operation.
 import { MemoryAdapter } from "moleculer-db";
 import type { Middleware, ServiceBroker } from "moleculer";
-import { ServiceMongoAdapter } from "../lib/service-mongo-adapter";
+import { ServiceMongoAdapter } from "../lib/platform/service-mongo-adapter";
 
 export interface WorkCounts {
 	dbCommands: Record<string, number>;

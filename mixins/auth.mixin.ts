@@ -3,8 +3,8 @@
 // anonymous) is checked against the action's declared `access`. Internal
 // actions, and calls from the REPL (no client), are trusted.
 import type { Context, ServiceSchema } from "moleculer";
-import { assertAccess, requiredAccess, unauthorized } from "../lib/access";
-import type { Access, AuthUser } from "../lib/contract";
+import { assertAccess, requiredAccess, unauthorized } from "../lib/auth/access";
+import type { Access, AuthUser } from "../lib/contract/contract";
 
 export interface ClientMeta {
 	user?: AuthUser | null;

@@ -8,14 +8,14 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import MoleculerDb, { MemoryAdapter } from "moleculer-db";
-import { ServiceMemoryAdapter } from "../lib/service-memory-adapter";
+import { ServiceMemoryAdapter } from "../lib/platform/service-memory-adapter";
 import mongoose from "mongoose";
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
-import { readEnv } from "../lib/env";
-import { ServiceMongoAdapter, databaseUnavailable, serviceDatabaseUri } from "../lib/service-mongo-adapter";
-import type { Page } from "../lib/contract";
-import { isDuplicateKey } from "../lib/db-errors";
-import { cacheCleanEvent } from "../lib/cache-clean";
+import { readEnv } from "../lib/platform/env";
+import { ServiceMongoAdapter, databaseUnavailable, serviceDatabaseUri } from "../lib/platform/service-mongo-adapter";
+import type { Page } from "../lib/contract/contract";
+import { isDuplicateKey } from "../lib/platform/db-errors";
+import { cacheCleanEvent } from "../lib/platform/cache-clean";
 
 type Doc = Record<string, unknown>;
 

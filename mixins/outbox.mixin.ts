@@ -15,8 +15,8 @@
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { DbService, DbServiceSchema } from "./db.mixin";
-import { runEvery } from "../lib/periodic";
-import { WriteBatch } from "../lib/write-batch";
+import { runEvery } from "../lib/platform/periodic";
+import { WriteBatch } from "../lib/platform/write-batch";
 
 export interface OutboxFact {
 	id: string;

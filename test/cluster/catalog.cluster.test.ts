@@ -5,7 +5,7 @@ import { uniqueName } from "../support/app";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
-import type { Page, Product } from "../../lib/contract";
+import type { Page, Product } from "../../lib/contract/contract";
 
 /** The sum of a Prometheus series over the lines whose labels include every one of `labels`. */
 function metricSum(metrics: string, series: string, labels: string[]): number {

@@ -4,16 +4,16 @@
 // invariants of docs/architecture.md, "Invariants", must hold.
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import { checkConsistency, type ConsistencyReport } from "../../lib/consistency";
-import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/env";
-import { signature } from "../../lib/shipping";
+import { checkConsistency, type ConsistencyReport } from "../../lib/ops/consistency";
+import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/platform/env";
+import { signature } from "../../services/shipping/shipment";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
 import { cards, Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
-import type { Availability, ErrorBody, Notification, Order, Page } from "../../lib/contract";
+import type { Availability, ErrorBody, Notification, Order, Page } from "../../lib/contract/contract";
 
 describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 	const namespace = uniqueName("shop");
@@ -144,7 +144,7 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 		start("orders1", "orders,carts");
 		const final = await settled();
 		expect(final.counts.pending).toBe(0);
-		const level = (await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.levels", { pageSize: 500 })).find(l => l.productId === product.id)!;
+		const level = (await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.all", { pageSize: 500 })).find(l => l.productId === product.id)!;
 		expect(level.available + level.reserved + level.sold).toBe(level.received);
 		expect(level.reserved).toBe(0);
 	});

@@ -7,7 +7,7 @@ import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor } from "../support/cluster";
 import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
-import type { AuthResult } from "../../lib/contract";
+import type { AuthResult } from "../../lib/contract/contract";
 
 const password = "correct horse battery staple";
 

@@ -11,7 +11,7 @@ import { describeWithTools, NatsServer, natsServerBinary } from "../support/nats
 import { clusterEnv } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
-import type { Notification, Page } from "../../lib/contract";
+import type { Notification, Page } from "../../lib/contract/contract";
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 

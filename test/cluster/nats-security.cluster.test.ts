@@ -13,7 +13,7 @@ import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { describeWithTools, findExecutable, NatsServer, natsServerBinary } from "../support/nats-server";
-import type { Page, Product } from "../../lib/contract";
+import type { Page, Product } from "../../lib/contract/contract";
 
 const tools = { natsServer: natsServerBinary, openssl: findExecutable("openssl") };
 

@@ -8,7 +8,7 @@ import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
-import type { ErrorBody, Recommendations } from "../../lib/contract";
+import type { ErrorBody, Recommendations } from "../../lib/contract/contract";
 
 describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 	const namespace = uniqueName("poly");

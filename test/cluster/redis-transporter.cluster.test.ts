@@ -2,13 +2,13 @@
 // NATS, requests over Redis pub/sub and facts on Redis Streams. One checkout
 // crosses every node type and its facts reach shipping and notifications.
 import type { ServiceBroker } from "moleculer";
-import { checkConsistency } from "../../lib/consistency";
+import { checkConsistency } from "../../lib/ops/consistency";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
 import { clusterEnv, describeWithServers, serverUrls } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
-import type { Notification, Order, Page } from "../../lib/contract";
+import type { Notification, Order, Page } from "../../lib/contract/contract";
 
 describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", () => {
 	const namespace = uniqueName("redis");

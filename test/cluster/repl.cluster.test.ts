@@ -6,9 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { Errors, ServiceBroker } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
-import type { BreakerView } from "../../lib/repl-commands";
-import type { Availability, Page, Product, StockLevel } from "../../lib/contract";
+import { readEnv } from "../../lib/platform/env";
+import type { BreakerView } from "../../lib/ops/repl-commands";
+import type { Availability, Page, Product, StockLevel } from "../../lib/contract/contract";
 import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
@@ -96,7 +96,7 @@ describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running 
 		await flaky.start();
 		await flaky.waitForServices(["products", "inventory", "orders", "payments", "shipping", "notifications"], 120_000);
 		// Inventory gives the seeded catalog its stock in the background.
-		await waitFor(async () => (await flaky.call<StockLevel[], object>("inventory.levels", { pageSize: 500 })).length === 60, 60_000, () => cluster.logs());
+		await waitFor(async () => (await flaky.call<StockLevel[], object>("inventory.all", { pageSize: 500 })).length === 60, 60_000, () => cluster.logs());
 		await waitFor(async () => (await request(`${url}/api/products?pageSize=1`)).status === 200, 60_000, () => cluster.logs());
 
 		repl = startRepl(`${namespace}-repl`, { ...ownEnv(), ...env, NODEID: replID });

@@ -8,7 +8,7 @@ import { request } from "../support/http";
 import { failures, startLoad } from "../support/load";
 import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper } from "../support/shop";
-import type { Product } from "../../lib/contract";
+import type { Product } from "../../lib/contract/contract";
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 

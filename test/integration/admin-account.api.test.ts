@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startApp, type EnvOverrides, type TestApp } from "../support/app";
 import { request } from "../support/http";
-import { DEVELOPMENT_ADMIN } from "../../lib/env";
-import ApiService from "../../services/api.service";
-import AuthService from "../../services/auth.service";
-import UsersService from "../../services/users.service";
-import type { AuthResult } from "../../lib/contract";
+import { DEVELOPMENT_ADMIN } from "../../lib/platform/env";
+import ApiService from "../../services/api/api.service";
+import AuthService from "../../services/auth/auth.service";
+import UsersService from "../../services/users/users.service";
+import type { AuthResult } from "../../lib/contract/contract";
 
 describe("the admin account across restarts", () => {
 	let dataDir: string;

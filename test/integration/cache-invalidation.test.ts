@@ -1,9 +1,9 @@
 // Two nodes over real NATS, each caching catalog reads: a change made on one
 // node must not leave the other serving the old catalog.
-import ProductsService from "../../services/products.service";
+import ProductsService from "../../services/products/products.service";
 import { startApp, uniqueName, type TestApp } from "../support/app";
 import { describeWithServers, serverUrls } from "../support/servers";
-import type { Page, Product } from "../../lib/contract";
+import type { Page, Product } from "../../lib/contract/contract";
 
 const cachers = [
 	{ name: "in-process LRU cache on each node", env: { CACHER: undefined } },

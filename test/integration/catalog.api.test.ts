@@ -2,7 +2,7 @@
 // broker, on NeDB and on the MongoDB server.
 import { allServices, describeEachDatabase, startApp, type TestApp } from "../support/app";
 import { request } from "../support/http";
-import type { ErrorBody, Page, Product } from "../../lib/contract";
+import type { ErrorBody, Page, Product } from "../../lib/contract/contract";
 
 describeEachDatabase("catalog over HTTP", backend => {
 	let app: TestApp;

@@ -5,7 +5,7 @@
 import { Errors, type ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
 import { clientNode } from "../support/cluster";
-import { toErrorResponse } from "../../lib/http-errors";
+import { toErrorResponse } from "../../services/api/http-errors";
 import { describeWithServers, serverUrls } from "../support/servers";
 
 describeWithServers(["nats"], "circuit breaker between nodes", () => {

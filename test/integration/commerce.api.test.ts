@@ -7,10 +7,10 @@ import { allServices, describeEachDatabase, startApp, type TestApp } from "../su
 import { request } from "../support/http";
 import { address, card, cards, Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
-import { checkConsistency } from "../../lib/consistency";
-import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/env";
-import { signature } from "../../lib/shipping";
-import type { Availability, Cart, ErrorBody, Notification, Order, Page, Product } from "../../lib/contract";
+import { checkConsistency } from "../../lib/ops/consistency";
+import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/platform/env";
+import { signature } from "../../services/shipping/shipment";
+import type { Availability, Cart, ErrorBody, Notification, Order, Page, Product } from "../../lib/contract/contract";
 
 describeEachDatabase("commerce over HTTP", backend => {
 	let app: TestApp;
@@ -179,7 +179,7 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect(cancelled.body).toMatchObject({ status: "CANCELLED", cancelReason: "CUSTOMER_REQUEST", payment: { status: "REFUNDED" } });
 		expect(await availability(product.id)).toEqual({ productId: product.id, available: 5, reserved: 0 });
 		expect((await owner.call("POST", `/orders/${order.id}/cancel`)).body.status).toBe("CANCELLED");
-		await eventually(() => app.broker.call<{ status: string }[], object>("shipping.list", {}), list => list.some(s => s.status === "CANCELLED"));
+		await eventually(() => app.broker.call<{ status: string }[], object>("shipping.all", {}), list => list.some(s => s.status === "CANCELLED"));
 
 		const second = (await owner.buy(product.id, 1)).body;
 		await eventually(() => owner.call<Order>("GET", `/orders/${second.id}`), res => res.body.shipment != null);

@@ -8,8 +8,8 @@ import jwt from "jsonwebtoken";
 import { allServices, startApp, type TestApp } from "../support/app";
 import { request } from "../support/http";
 import { Shopper } from "../support/shop";
-import { DEVELOPMENT_JWT_SECRET } from "../../lib/env";
-import type { Page, Product } from "../../lib/contract";
+import { DEVELOPMENT_JWT_SECRET } from "../../lib/platform/env";
+import type { Page, Product } from "../../lib/contract/contract";
 
 interface MetricItem {
 	value?: number;

@@ -5,10 +5,10 @@ import { allServices, describeEachDatabase, startApp, uniqueName, type TestApp }
 import { describeWithServers, serverUrls } from "../support/servers";
 import { request } from "../support/http";
 import { eventually } from "../support/wait";
-import { DEVELOPMENT_ADMIN, DEVELOPMENT_JWT_SECRET } from "../../lib/env";
-import * as passwords from "../../lib/password";
-import UsersService from "../../services/users.service";
-import type { AuthResult, ErrorBody, Product } from "../../lib/contract";
+import { DEVELOPMENT_ADMIN, DEVELOPMENT_JWT_SECRET } from "../../lib/platform/env";
+import * as passwords from "../../services/users/password";
+import UsersService from "../../services/users/users.service";
+import type { AuthResult, ErrorBody, Product } from "../../lib/contract/contract";
 
 const password = "correct horse battery staple";
 

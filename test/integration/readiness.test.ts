@@ -2,10 +2,10 @@
 // place, so the first checkout after readiness finds the demo stock.
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
-import { nodeReadiness } from "../../lib/readiness";
+import { readEnv } from "../../lib/platform/env";
+import { nodeReadiness } from "../../lib/platform/readiness";
 import { allServices } from "../support/app";
-import type { Availability, Page, Product } from "../../lib/contract";
+import type { Availability, Page, Product } from "../../lib/contract/contract";
 
 describe("readiness on embedded defaults", () => {
 	it("reports ready only once every demo product has stock", async () => {

@@ -7,8 +7,8 @@ import jwt from "jsonwebtoken";
 import { allServices, startApp, type TestApp } from "../support/app";
 import { request, type JsonResponse } from "../support/http";
 import { Shopper } from "../support/shop";
-import { DEVELOPMENT_JWT_SECRET } from "../../lib/env";
-import type { AuthResult, Cart, ErrorBody, Page, Product } from "../../lib/contract";
+import { DEVELOPMENT_JWT_SECRET } from "../../lib/platform/env";
+import type { AuthResult, Cart, ErrorBody, Page, Product } from "../../lib/contract/contract";
 
 const password = "correct horse battery"; // Shopper.register's
 const allowedOrigin = "https://shop.example.com";

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import { readEnv } from "../../lib/platform/env";
 import { describeWithServers, serverUrls } from "./servers";
 
 export type EnvOverrides = Record<string, string | undefined>;
@@ -85,11 +85,10 @@ export function describeEachDatabase(title: string, body: (backend: DatabaseBack
 	describeWithServers(["mongo"], `${title} (MongoDB)`, () => body(mongo));
 }
 
-/** Every service the app has (services/*.service.ts), as `npm start` runs them. */
+/** Every service the app has (services/<name>/<name>.service.ts), as `npm start` runs them. */
 export function allServices(): AnyServiceSchema[] {
 	const dir = path.join(__dirname, "../../services");
 	return readdirSync(dir)
-		.filter(file => file.endsWith(".service.ts"))
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		.map(file => require(path.join(dir, file)).default as AnyServiceSchema);
+		.map(name => require(path.join(dir, name, `${name}.service`)).default as AnyServiceSchema);
 }

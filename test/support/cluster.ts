@@ -6,7 +6,7 @@ import net from "node:net";
 import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import { readEnv } from "../../lib/platform/env";
 import type { EnvOverrides } from "./app";
 
 const ROOT = path.join(__dirname, "../..");

@@ -4,10 +4,10 @@
 // from the statuses and guards they are given, as the database's conditional
 // update does. Tests script the answers and read back what happened.
 import { Errors } from "moleculer";
-import { orderNotFound, type OrderDoc } from "../../lib/orders";
-import type { Payment } from "../../lib/contract";
-import type { ChargeRequest, OrderLine, SagaPorts } from "../../services/order-saga/saga";
-import type { OrderFactDraft, StatusChange } from "../../services/order-saga/status-moves";
+import { orderNotFound, type OrderDoc } from "../../services/orders/order";
+import type { Payment } from "../../lib/contract/contract";
+import type { ChargeRequest, OrderLine, SagaPorts } from "../../services/orders/saga";
+import type { OrderFactDraft, StatusChange } from "../../services/orders/status-moves";
 
 type StockState = "RESERVED" | "COMMITTED" | "RELEASED" | "RESTOCKED";
 /** A scripted answer of the card provider, one per attempt; an error is thrown. */

@@ -1,8 +1,8 @@
 // A shopper's moves through the REST API, for the commerce tests.
 import { randomUUID } from "node:crypto";
 import { request, type JsonResponse } from "./http";
-import { DEVELOPMENT_ADMIN } from "../../lib/env";
-import type { AuthResult, Card, Order, Page, Product } from "../../lib/contract";
+import { DEVELOPMENT_ADMIN } from "../../lib/platform/env";
+import type { AuthResult, Card, Order, Page, Product } from "../../lib/contract/contract";
 
 export const cards = {
 	ok: "4242424242424242",

@@ -1,6 +1,6 @@
 // The gateway: what any client sees no matter which service answers.
 import { Errors, type Context, type ServiceSchema } from "moleculer";
-import ApiService from "../../services/api.service";
+import ApiService from "../../services/api/api.service";
 import { startApp, type TestApp } from "../support/app";
 import { request } from "../support/http";
 

@@ -3,11 +3,11 @@
 // a customer and the other services see: the order's status and reason, its
 // payment, its stock, and the facts it announced.
 import { Errors } from "moleculer";
-import { outOfStock } from "../../lib/stock";
-import { Channels, type Card, type OrderStatus } from "../../lib/contract";
-import type { OrderDoc } from "../../lib/orders";
-import { cancelByCustomer, CHARGE_ATTEMPTS, resumeOrder, runSaga } from "../../services/order-saga/saga";
-import { moveStatus, STATUS_MOVES, type StatusMove } from "../../services/order-saga/status-moves";
+import { outOfStock } from "../../services/inventory/stock";
+import { Channels, type Card, type OrderStatus } from "../../lib/contract/contract";
+import type { OrderDoc } from "../../services/orders/order";
+import { cancelByCustomer, CHARGE_ATTEMPTS, resumeOrder, runSaga } from "../../services/orders/saga";
+import { moveStatus, STATUS_MOVES, type StatusMove } from "../../services/orders/status-moves";
 import { FakeShop } from "../support/fake-shop";
 
 const card: Card = { number: "4242424242424242", expMonth: 12, expYear: 2099, cvc: "123" };

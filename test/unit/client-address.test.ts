@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { clientAddress } from "../../lib/client-address";
-import { requestId } from "../../lib/request-id";
+import { clientAddress } from "../../services/api/client-address";
+import { requestId } from "../../services/api/request-id";
 
 const req = (remoteAddress: string, forwardedFor?: string) =>
 	({ socket: { remoteAddress }, headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {} }) as unknown as IncomingMessage;

@@ -5,10 +5,10 @@ import path from "node:path";
 import mongoose from "mongoose";
 import type { ServiceSchema } from "moleculer";
 import { DbMixin, type DbService } from "../../mixins/db.mixin";
-import ProductsService from "../../services/products.service";
+import ProductsService from "../../services/products/products.service";
 import { startApp, uniqueName } from "../support/app";
 import { describeWithServers, serverUrls } from "../support/servers";
-import type { Page, Product } from "../../lib/contract";
+import type { Page, Product } from "../../lib/contract/contract";
 
 function noteService(name: string): ServiceSchema {
 	return {

@@ -5,14 +5,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { METRIC } from "moleculer";
 import { parse } from "yaml";
-import { ORDERS } from "../../lib/business-metrics";
-import { ENV_NAMES } from "../../lib/env";
+import { ORDERS } from "../../lib/platform/business-metrics";
+import { ENV_NAMES } from "../../lib/platform/env";
 
 const ROOT = path.join(__dirname, "../..");
 const RUNNER_VARS = ["SERVICES", "SERVICEDIR"];
-const serviceNames = readdirSync(path.join(ROOT, "services"))
-	.filter(file => file.endsWith(".service.ts"))
-	.map(file => file.replace(".service.ts", ""));
+/** services/<name>/<name>.service.ts: the names SERVICES takes. */
+const serviceNames = readdirSync(path.join(ROOT, "services"));
 
 interface ComposeService {
 	image?: string;

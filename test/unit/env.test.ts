@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { adminCredentials, DEVELOPMENT_ADMIN, developmentSecretsInUse, jwtSecret, readEnv, redactUrl, shippingWebhookSecret } from "../../lib/env";
-import { natsConnectionOptions } from "../../lib/nats-options";
-import AuthService from "../../services/auth.service";
-import UsersService from "../../services/users.service";
+import { adminCredentials, DEVELOPMENT_ADMIN, developmentSecretsInUse, jwtSecret, readEnv, redactUrl, shippingWebhookSecret } from "../../lib/platform/env";
+import { natsConnectionOptions } from "../../lib/platform/nats-options";
+import AuthService from "../../services/auth/auth.service";
+import UsersService from "../../services/users/users.service";
 import { startApp } from "../support/app";
 
 describe("environment contract", () => {

@@ -1,6 +1,6 @@
 // Probes for nodes without a gateway: the same readiness on HEALTH_PORT,
 // listening where MONITORING_HOST says (loopback by default).
-import ProductsService from "../../services/products.service";
+import ProductsService from "../../services/products/products.service";
 import { startApp } from "../support/app";
 import { freePort } from "../support/cluster";
 import { request } from "../support/http";

@@ -1,5 +1,5 @@
 import { Errors } from "moleculer";
-import { toErrorResponse } from "../../lib/http-errors";
+import { toErrorResponse } from "../../services/api/http-errors";
 
 describe("errors as clients see them", () => {
 	it("maps an unreachable or circuit-broken service to 503", () => {

@@ -6,14 +6,13 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { ENV_NAMES } from "../../lib/env";
+import { ENV_NAMES } from "../../lib/platform/env";
 
 const ROOT = path.join(__dirname, "../..");
 const K8S = path.join(ROOT, "deploy/k8s");
 const RUNNER_VARS = ["SERVICES", "SERVICEDIR"];
-const serviceNames = readdirSync(path.join(ROOT, "services"))
-	.filter(file => file.endsWith(".service.ts"))
-	.map(file => file.replace(".service.ts", ""));
+/** services/<name>/<name>.service.ts: the names SERVICES takes. */
+const serviceNames = readdirSync(path.join(ROOT, "services"));
 
 interface Probe { httpGet?: { path: string; port: number | string } }
 interface Container {

@@ -1,7 +1,7 @@
 // Failed logins per (account, address): the rule, and both stores behaving
 // alike (the Redis one shared by two auth nodes).
 import Redis from "ioredis";
-import { FREE_FAILURES, lockAfter, MAX_LOCK_MS, MemoryLoginFailures, RedisLoginFailures, type LoginFailureStore } from "../../lib/login-failures";
+import { FREE_FAILURES, lockAfter, MAX_LOCK_MS, MemoryLoginFailures, RedisLoginFailures, type LoginFailureStore } from "../../services/auth/login-failures";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { uniqueName } from "../support/app";
 

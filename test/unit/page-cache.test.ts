@@ -1,6 +1,6 @@
 // The gateway's page cache: bounded, expiring, emptied as a whole when the
 // catalog changes, and never refilled by an answer that was on its way then.
-import { clientHasPage, PageCache, pageOf } from "../../lib/page-cache";
+import { clientHasPage, PageCache, pageOf } from "../../services/api/page-cache";
 
 const page = (text: string) => pageOf(Buffer.from(text));
 

@@ -2,9 +2,9 @@
 // charges at once, 100 more wait their turn, and beyond that a charge is
 // refused at once with a retryable 429 (the saga retries it a few times before
 // it gives the order up as PAYMENT_ERROR).
-import PaymentsService from "../../services/payments.service";
+import PaymentsService from "../../services/payments/payments.service";
 import { startApp, type TestApp } from "../support/app";
-import type { CardProvider } from "../../lib/card-provider";
+import type { CardProvider } from "../../services/payments/card-provider";
 
 describe("payments bulkhead", () => {
 	let app: TestApp;

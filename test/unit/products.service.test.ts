@@ -1,8 +1,8 @@
 // The catalog at the broker level, on NeDB and on the MongoDB server alike.
-import ProductsService from "../../services/products.service";
+import ProductsService from "../../services/products/products.service";
 import { describeEachDatabase, startApp, type TestApp } from "../support/app";
-import type { Page, Product } from "../../lib/contract";
-import { demoCatalog } from "../../lib/demo-catalog";
+import type { Page, Product } from "../../lib/contract/contract";
+import { demoCatalog } from "../../services/products/demo-catalog";
 
 const lamp = { sku: "TEST-LAMP", name: "Desk Lamp (LED)", description: "Warm light.", price: 4599, currency: "EUR", category: "home" };
 

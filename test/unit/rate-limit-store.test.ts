@@ -1,6 +1,6 @@
 // The shared rate-limit store against a real Redis: two gateways, one budget.
 import Redis from "ioredis";
-import { redisRateLimitStore } from "../../lib/rate-limit-store";
+import { redisRateLimitStore } from "../../lib/auth/rate-limit-store";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { uniqueName } from "../support/app";
 

@@ -1,6 +1,6 @@
 // The Redis cacher is configured by an options object; these options must say
 // what the REDIS/CACHER URL says.
-import { redisOptionsFromUrl } from "../../lib/redis-options";
+import { redisOptionsFromUrl } from "../../lib/platform/redis-options";
 
 describe("redisOptionsFromUrl", () => {
 	it("reads host, port and database", () => {

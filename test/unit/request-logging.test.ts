@@ -1,8 +1,8 @@
 // Production log lines carry the request id of the action that logged them.
 import { ServiceBroker, type Context } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
-import { jsonWithRequestId, RequestLoggingMiddleware } from "../../lib/request-logging";
+import { readEnv } from "../../lib/platform/env";
+import { jsonWithRequestId, RequestLoggingMiddleware } from "../../lib/platform/request-logging";
 
 describe("request logging", () => {
 	const lines: string[] = [];

@@ -1,6 +1,6 @@
 // The front door's route matching: it must name the same route moleculer-web
 // would, or refuse (404) what moleculer-web would have refused.
-import { RouteMatcher } from "../../lib/route-matcher";
+import { RouteMatcher } from "../../services/api/route-matcher";
 
 const matcher = new RouteMatcher([
 	{ path: "/api", authentication: true, aliases: { "GET products": "products.list", "GET products/:id": "products.get", "POST orders/:id/cancel": "orders.cancel" } },

@@ -2,7 +2,7 @@
 // of the same name; the options built from them must survive the copy.
 import { Runner } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
-import { readEnv } from "../../lib/env";
+import { readEnv } from "../../lib/platform/env";
 import { setEnv } from "../support/app";
 
 describe("broker options under moleculer-runner", () => {

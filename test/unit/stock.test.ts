@@ -1,6 +1,6 @@
 // Stock rules on a real NeDB store: all-or-nothing, idempotent, conserved.
-import { ServiceMemoryAdapter } from "../../lib/service-memory-adapter";
-import * as stock from "../../lib/stock";
+import { ServiceMemoryAdapter } from "../../lib/platform/service-memory-adapter";
+import * as stock from "../../services/inventory/stock";
 
 async function store(): Promise<stock.StockStore> {
 	const adapter = new ServiceMemoryAdapter() as unknown as stock.StockStore & { connect(): Promise<void> };
@@ -8,7 +8,7 @@ async function store(): Promise<stock.StockStore> {
 	return adapter;
 }
 
-const level = async (s: stock.StockStore, productId: string) => stock.toLevel((await s.findById(stock.stockId(productId))) as stock.StockDoc, productId);
+const level = async (s: stock.StockStore, productId: string) => stock.toStockLevel((await s.findById(stock.stockId(productId))) as stock.StockDoc, productId);
 
 describe("stock", () => {
 	it("reserves all lines or none, and repeating a reservation changes nothing", async () => {

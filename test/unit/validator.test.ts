@@ -1,4 +1,4 @@
-import { ParamsValidator } from "../../lib/validator";
+import { ParamsValidator } from "../../lib/platform/validator";
 
 type Problem = { field: string; type: string; actual?: unknown };
 
