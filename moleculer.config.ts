@@ -170,20 +170,23 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 
 		metrics: {
 			enabled: env.metricsPort != null,
-			reporter: env.metricsPort != null
-				? [{
-					type: "Prometheus",
-					options: {
-						// Loopback unless MONITORING_HOST opens it: the endpoint has no authentication.
-						host: env.monitoringHost,
-						port: env.metricsPort,
-						path: "/metrics",
-						defaultLabels: () => ({ namespace: env.namespace }),
-						// The command line (it may hold secrets), the user and the network interfaces are nobody's business.
-						excludes: ["process.arguments", "os.user.*", "os.network.*"],
-					},
-				}]
-				: [],
+			reporter:
+				env.metricsPort != null
+					? [
+							{
+								type: "Prometheus",
+								options: {
+									// Loopback unless MONITORING_HOST opens it: the endpoint has no authentication.
+									host: env.monitoringHost,
+									port: env.metricsPort,
+									path: "/metrics",
+									defaultLabels: () => ({ namespace: env.namespace }),
+									// The command line (it may hold secrets), the user and the network interfaces are nobody's business.
+									excludes: ["process.arguments", "os.user.*", "os.network.*"],
+								},
+							},
+						]
+					: [],
 		},
 
 		tracing: {
@@ -205,7 +208,10 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			await waitForCacher(broker, 10_000);
 			if (env.healthPort != null) healthServer = await startHealthServer(broker, env.healthPort, env.monitoringHost);
 			const defaults = developmentSecretsInUse(env);
-			if (defaults.length > 0) broker.logger.warn(`Development secrets in use (${defaults.join(", ")}): published values, for development only; set them for any shared or production deployment`);
+			if (defaults.length > 0)
+				broker.logger.warn(
+					`Development secrets in use (${defaults.join(", ")}): published values, for development only; set them for any shared or production deployment`,
+				);
 		},
 
 		async stopped() {

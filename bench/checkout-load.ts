@@ -25,7 +25,11 @@ export interface CheckoutRun {
 }
 
 async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-	const res = await fetch(`${base}/api${path}`, { method, headers: { "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+	const res = await fetch(`${base}/api${path}`, {
+		method,
+		headers: { "content-type": "application/json", ...headers },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
 	const text = await res.text();
 	return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -48,7 +52,12 @@ async function shop(shoppers: AuthResult[], products: Product[], seconds: number
 					fail(`cart ${added.status} ${JSON.stringify(added.body)}`);
 					continue;
 				}
-				const placed = await api<Order>("POST", "/orders", { shippingAddress: address, payment: { card } }, { ...auth, "idempotency-key": randomUUID() });
+				const placed = await api<Order>(
+					"POST",
+					"/orders",
+					{ shippingAddress: address, payment: { card } },
+					{ ...auth, "idempotency-key": randomUUID() },
+				);
 				run.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
 				run.completedAt.push(Date.now());
 				if (placed.status >= 400) fail(`checkout ${placed.status} ${JSON.stringify(placed.body)}`);
@@ -73,7 +82,9 @@ async function main(): Promise<void> {
 	// Plenty of stock: this measures the saga, not running out.
 	for (const product of products) await must("PATCH", `/inventory/${product.id}`, { available: 1_000_000 }, { authorization: `Bearer ${admin.accessToken}` });
 	const shoppers = await Promise.all(
-		Array.from({ length: users }, () => must<AuthResult>("POST", "/auth/register", { email: `bench-${randomUUID()}@example.com`, password: "bench password 123", name: "Bench" })),
+		Array.from({ length: users }, () =>
+			must<AuthResult>("POST", "/auth/register", { email: `bench-${randomUUID()}@example.com`, password: "bench password 123", name: "Bench" }),
+		),
 	);
 	process.once("message", async (message: { go: number }) => {
 		const run = await shop(shoppers, products, message.go);

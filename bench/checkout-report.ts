@@ -76,17 +76,42 @@ export function checkoutRatios(runs: CheckoutResult[], longRun?: CheckoutResult)
 		const own = ownCpu(cluster);
 		ratios.push(
 			{ name: "checkout orders/s on the cluster (20 shoppers) / 100", value: cluster.ordersPerSecond / 100, target: 1, note: `${cluster.errors} errors` },
-			{ name: "300 ms / checkout p99 on the cluster (20 shoppers)", value: 300 / Math.max(cluster.p99, 1), target: 1, note: `p99 ${cluster.p99.toFixed(0)} ms` },
+			{
+				name: "300 ms / checkout p99 on the cluster (20 shoppers)",
+				value: 300 / Math.max(cluster.p99, 1),
+				target: 1,
+				note: `p99 ${cluster.p99.toFixed(0)} ms`,
+			},
 			{ name: "8 ms / CPU per order, all processes but the store", value: 8000 / Math.max(own, 1), target: 1, note: `${(own / 1000).toFixed(2)} ms` },
-			{ name: "6 ms / store CPU per order", value: 6000 / Math.max(cluster.cpu.store ?? 0, 1), target: 1, note: `${((cluster.cpu.store ?? 0) / 1000).toFixed(2)} ms` },
-			{ name: "12 / database commands per order", value: 12 / Math.max(cluster.perOrder.dbCommands.total, 0.01), target: 1, note: `${cluster.perOrder.dbCommands.total.toFixed(1)} commands` },
+			{
+				name: "6 ms / store CPU per order",
+				value: 6000 / Math.max(cluster.cpu.store ?? 0, 1),
+				target: 1,
+				note: `${((cluster.cpu.store ?? 0) / 1000).toFixed(2)} ms`,
+			},
+			{
+				name: "12 / database commands per order",
+				value: 12 / Math.max(cluster.perOrder.dbCommands.total, 0.01),
+				target: 1,
+				note: `${cluster.perOrder.dbCommands.total.toFixed(1)} commands`,
+			},
 		);
 	}
 	const embedded = find("embedded", 20);
 	if (embedded) {
 		ratios.push(
-			{ name: "embedded checkout orders/s (20 shoppers) / 250", value: embedded.ordersPerSecond / 250, target: 1, note: `p99 ${embedded.p99.toFixed(0)} ms, ${embedded.errors} errors` },
-			{ name: "4 ms / embedded CPU per order (all but the load)", value: 4000 / Math.max(ownCpu(embedded), 1), target: 1, note: `${(ownCpu(embedded) / 1000).toFixed(2)} ms` },
+			{
+				name: "embedded checkout orders/s (20 shoppers) / 250",
+				value: embedded.ordersPerSecond / 250,
+				target: 1,
+				note: `p99 ${embedded.p99.toFixed(0)} ms, ${embedded.errors} errors`,
+			},
+			{
+				name: "4 ms / embedded CPU per order (all but the load)",
+				value: 4000 / Math.max(ownCpu(embedded), 1),
+				target: 1,
+				note: `${(ownCpu(embedded) / 1000).toFixed(2)} ms`,
+			},
 		);
 	}
 	if (longRun && longRun.windows.length > 1) {

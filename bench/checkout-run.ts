@@ -46,7 +46,10 @@ async function main(): Promise<void> {
 		await cluster.stop();
 	}
 	console.log(checkoutTable(runs));
-	for (const run of runs) console.log(`\n${run.mode}, ${run.shoppers} shoppers:\n${workDetail(run)}\n${run.windows.length > 1 ? windowTable(run) : ""}${run.failures.length ? `\n- failures: ${run.failures.join("; ")}` : ""}`);
+	for (const run of runs)
+		console.log(
+			`\n${run.mode}, ${run.shoppers} shoppers:\n${workDetail(run)}\n${run.windows.length > 1 ? windowTable(run) : ""}${run.failures.length ? `\n- failures: ${run.failures.join("; ")}` : ""}`,
+		);
 	printProfiles();
 }
 

@@ -33,7 +33,12 @@ export interface CheckoutResult {
 	/** CPU µs per order of each process (app nodes, servers, the load generator) and their total. */
 	cpu: Record<string, number>;
 	/** Per order: database commands by service and command, broker calls by action, channel messages. */
-	perOrder: { dbCommands: Record<string, number>; calls: Record<string, number>; channelsSent: Record<string, number>; channelsHandled: Record<string, number> };
+	perOrder: {
+		dbCommands: Record<string, number>;
+		calls: Record<string, number>;
+		channelsSent: Record<string, number>;
+		channelsHandled: Record<string, number>;
+	};
 	windows: CheckoutWindow[];
 }
 
@@ -65,7 +70,11 @@ export async function warmUp(shop: Shop, seconds: number): Promise<void> {
 
 export async function measureCheckout(shop: Shop, mode: string, shoppers: number, seconds: number, windowSeconds = seconds): Promise<CheckoutResult> {
 	const load = await start(`checkout load (${shoppers})`, "bench/checkout-load.ts", { BENCH_URL: shop.url, BENCH_USERS: String(shoppers) }, 120_000);
-	const pids: Record<string, number> = { ...Object.fromEntries(shop.nodes.map(node => [node.name, node.child.pid!])), ...shop.servers, load: load.child.pid! };
+	const pids: Record<string, number> = {
+		...Object.fromEntries(shop.nodes.map(node => [node.name, node.child.pid!])),
+		...shop.servers,
+		load: load.child.pid!,
+	};
 	const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
 
 	await Promise.all(shop.nodes.map(workCounts)); // from zero: sign-ups and stock are not the orders' work

@@ -11,7 +11,18 @@ import { answerCounterRequests, countDatabaseCommands, WorkCounters } from "./wo
 
 function gatewayWithBenchRoutes(): ServiceSchema {
 	const routes = ApiService.settings!.routes.map((route: { path: string; aliases: object }) =>
-		route.path === "/api" ? { ...route, aliases: { ...route.aliases, "GET bench/cpu": "bench.cpu", "GET bench/echo": "bench.echo", "POST bench/echo": "bench.echo", "GET bench/private": "bench.private" } } : route,
+		route.path === "/api"
+			? {
+					...route,
+					aliases: {
+						...route.aliases,
+						"GET bench/cpu": "bench.cpu",
+						"GET bench/echo": "bench.echo",
+						"POST bench/echo": "bench.echo",
+						"GET bench/private": "bench.private",
+					},
+				}
+			: route,
 	);
 	return { ...ApiService, settings: { ...ApiService.settings, routes } } as ServiceSchema;
 }

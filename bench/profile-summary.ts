@@ -19,7 +19,11 @@ interface CpuProfile {
 /** node_modules/<package> (scoped too), node:<module>, "ours", or V8's own entries ((garbage collector), (idle), ...). */
 function owner(url: string, functionName: string): string {
 	const inModules = url.split("node_modules/")[1];
-	if (inModules) return inModules.split("/").slice(0, inModules.startsWith("@") ? 2 : 1).join("/");
+	if (inModules)
+		return inModules
+			.split("/")
+			.slice(0, inModules.startsWith("@") ? 2 : 1)
+			.join("/");
 	if (url.startsWith("node:")) return url;
 	return url ? "ours" : functionName;
 }

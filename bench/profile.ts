@@ -39,7 +39,8 @@ async function main(): Promise<void> {
 	};
 	const profiled = (dir: string) => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(PROFILES, dir)}` });
 	const nodes: Array<[string, Proc]> = [];
-	if (scenario === "nats") nodes.push(["worker", await start("worker", "bench/node.ts", { ...env, ...profiled("worker"), BENCH_SERVICES: "products,bench" })]);
+	if (scenario === "nats")
+		nodes.push(["worker", await start("worker", "bench/node.ts", { ...env, ...profiled("worker"), BENCH_SERVICES: "products,bench" })]);
 	const port = await freePort();
 	const services = scenario === "nats" ? "api" : "api,products,bench";
 	nodes.push(["gateway", await start("gateway", "bench/node.ts", { ...env, ...profiled("gateway"), BENCH_SERVICES: services, PORT: String(port) })]);

@@ -82,15 +82,23 @@ function updateReadmeHeadline(results: BenchResults): void {
 
 | ratio | value | target | |
 |---|---|---|---|
-${results.ratios.filter(r => r.target != null).map(r => ratioLine(r).split(" | ").slice(0, 4).join(" | ") + " |").join("\n")}
+${results.ratios
+	.filter(r => r.target != null)
+	.map(r => ratioLine(r).split(" | ").slice(0, 4).join(" | ") + " |")
+	.join("\n")}
 
 | scenario | req/s | p99 ms |
 |---|---|---|
-${Object.entries(results.http).map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p99} |`).join("\n")}
+${Object.entries(results.http)
+	.map(([name, r]) => `| ${name} | ${Math.round(r.rps)} | ${r.p99} |`)
+	.join("\n")}
 
 Checkout on the cluster: ${c.ordersPerSecond.toFixed(1)} orders/s, p99 ${c.p99.toFixed(0)} ms, ${c.errors} errors.
 `;
-	writeFileSync(README, readme.replace(HEADLINE, (_, open: string, close: string) => `${open}${headline}${close}`));
+	writeFileSync(
+		README,
+		readme.replace(HEADLINE, (_, open: string, close: string) => `${open}${headline}${close}`),
+	);
 }
 
 export function writeReport(results: BenchResults): void {
@@ -101,7 +109,9 @@ export function writeReport(results: BenchResults): void {
 	const cpu = Object.entries(results.httpCpu).map(([name, c]) => `| ${name} | ${cpuBreakdown(c)} |`);
 	const calls = Object.entries(results.calls).map(([name, r]) => `| ${name} | ${Math.round(r.callsPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
 	const mb = (values: number[]) => values.map(v => v.toFixed(1)).join(" ");
-	const soak = Object.entries(results.soak.nodes).map(([node, m]) => `| ${node} | ${mb(m.heapMb)} | ${(m.growth * 100).toFixed(1)} % | ${mb([m.rssMb[0], m.rssMb[m.rssMb.length - 1]])} |`);
+	const soak = Object.entries(results.soak.nodes).map(
+		([node, m]) => `| ${node} | ${mb(m.heapMb)} | ${(m.growth * 100).toFixed(1)} % | ${mb([m.rssMb[0], m.rssMb[m.rssMb.length - 1]])} |`,
+	);
 	const clusterRun = results.checkout.find(run => run.mode === "cluster" && run.shoppers === 20)!;
 	const long = results.longCheckout;
 	const md = `# Benchmark report
@@ -148,13 +158,17 @@ ${checkoutTable(results.checkout)}
 
 Work per order on the cluster, 20 shoppers:
 ${workDetail(clusterRun)}
-${long ? `
+${
+	long
+		? `
 ### ${long.seconds.toFixed(0)} s on the cluster, 20 shoppers: does an order cost more as orders pile up?
 
 ${long.orders} orders placed (${long.errors} errors), p99 ${long.p99.toFixed(0)} ms.
 
 ${windowTable(long)}
-` : ""}
+`
+		: ""
+}
 ## Soak (${results.soak.seconds} s of mixed traffic): memory per node after a full GC
 
 Sampled every ${results.soak.sampleSeconds} s after a ${results.soak.warmUpSeconds} s warm-up.
@@ -166,5 +180,8 @@ ${soak.join("\n")}
 	writeFileSync(path.join(__dirname, "REPORT.md"), md);
 	updateReadmeHeadline(results);
 	console.log("\nRatios:");
-	for (const r of results.ratios) console.log(`  ${r.name.padEnd(52)} ${r.value.toFixed(2)}${r.target != null ? `  (target ${r.target}: ${r.value >= r.target ? "met" : "not met"})` : ""}`);
+	for (const r of results.ratios)
+		console.log(
+			`  ${r.name.padEnd(52)} ${r.value.toFixed(2)}${r.target != null ? `  (target ${r.target}: ${r.value >= r.target ? "met" : "not met"})` : ""}`,
+		);
 }

@@ -58,7 +58,12 @@ async function main(): Promise<void> {
 	const httpCpu: Record<string, Record<string, number>> = {};
 	const calls: Record<string, CallResult> = {};
 	/** Load on one URL (the median of RUNS runs), and the CPU µs per request of each process that serves it. */
-	const get = async (name: string, url: string, pids: Record<string, number | undefined>, extra: { uniqueQuery?: string; headers?: Record<string, string> } = {}) => {
+	const get = async (
+		name: string,
+		url: string,
+		pids: Record<string, number | undefined>,
+		extra: { uniqueQuery?: string; headers?: Record<string, string> } = {},
+	) => {
 		await httpLoad({ url, connections: CONNECTIONS, seconds: WARM_UP_SECONDS, ...extra });
 		const runs: HttpResult[] = [];
 		const cpuUsed = cpuSince(pids);
@@ -85,7 +90,11 @@ async function main(): Promise<void> {
 		await seeded.proc.stop();
 		return text;
 	})();
-	for (const [name, entry] of [["bare node http", "bench/servers/bare-http.ts"], ["fastify", "bench/servers/fastify.ts"], [STOCK, "bench/servers/stock-moleculer-web.ts"]]) {
+	for (const [name, entry] of [
+		["bare node http", "bench/servers/bare-http.ts"],
+		["fastify", "bench/servers/fastify.ts"],
+		[STOCK, "bench/servers/stock-moleculer-web.ts"],
+	]) {
 		const port = await freePort();
 		const proc = await start(name, entry, { PORT: String(port), BENCH_BODY: body });
 		await get(name, `http://127.0.0.1:${port}${route}`, { server: proc.child.pid });
@@ -130,7 +139,12 @@ async function main(): Promise<void> {
 		const env = cluster({ SERIALIZER: serializer, NODE_ENV: "test" });
 		const echo = await start(`echo:${serializer}`, "bench/node.ts", { ...env, BENCH_SERVICES: "bench" });
 		for (const concurrency of [1, 100]) {
-			const settings = { BENCH_CONCURRENCY: String(concurrency), BENCH_SECONDS: String(Math.max(2, SECONDS - 1)), SERIALIZER: serializer, NODE_ENV: "test" };
+			const settings = {
+				BENCH_CONCURRENCY: String(concurrency),
+				BENCH_SECONDS: String(Math.max(2, SECONDS - 1)),
+				SERIALIZER: serializer,
+				NODE_ENV: "test",
+			};
 			if (serializer === "JSON") calls[`local, ${concurrency} in flight`] = await measure<CallResult>("bench/call-load.ts", settings);
 			calls[`NATS ${serializer}, ${concurrency} in flight`] = await measure<CallResult>("bench/call-load.ts", { ...env, ...settings });
 		}
@@ -143,10 +157,19 @@ async function main(): Promise<void> {
 	const cpuGateway = await gateway(cpuEnv, "api");
 	const cpu1 = await start("cpu1", "bench/node.ts", { ...cpuEnv, BENCH_SERVICES: "bench" });
 	await ready(cpuGateway.url, "/api/bench/cpu");
-	await get("CPU-bound route, 1 worker", `${cpuGateway.url}/api/bench/cpu`, { gateway: cpuGateway.proc.child.pid, worker: cpu1.child.pid, "nats-server": servers["nats-server"] });
+	await get("CPU-bound route, 1 worker", `${cpuGateway.url}/api/bench/cpu`, {
+		gateway: cpuGateway.proc.child.pid,
+		worker: cpu1.child.pid,
+		"nats-server": servers["nats-server"],
+	});
 	const cpu2 = await start("cpu2", "bench/node.ts", { ...cpuEnv, BENCH_SERVICES: "bench" });
 	await new Promise(resolve => setTimeout(resolve, 1500)); // the gateway learns of the new node
-	await get("CPU-bound route, 2 workers", `${cpuGateway.url}/api/bench/cpu`, { gateway: cpuGateway.proc.child.pid, worker: cpu1.child.pid, worker2: cpu2.child.pid, "nats-server": servers["nats-server"] });
+	await get("CPU-bound route, 2 workers", `${cpuGateway.url}/api/bench/cpu`, {
+		gateway: cpuGateway.proc.child.pid,
+		worker: cpu1.child.pid,
+		worker2: cpu2.child.pid,
+		"nats-server": servers["nats-server"],
+	});
 	await Promise.all([cpuGateway.proc.stop(), cpu1.stop(), cpu2.stop()]);
 	console.log("bench: scaling done");
 
@@ -212,33 +235,82 @@ async function main(): Promise<void> {
 	const gatewayCpu = (name: string) => httpCpu[name].gateway.toFixed(0);
 	const ratios: Ratio[] = [
 		ratio("fastify / bare http", h("fastify") / h("bare node http")),
-		ratio("gateway local cached / bare http", h("gateway, local action, cached in Redis") / h("bare node http"), 0.7,
-			`as in production (Redis cache and rate limit); CPU per request ${httpCpu["bare node http"].server.toFixed(0)} µs bare vs ${localCpu.gateway.toFixed(0)} µs gateway (${(httpCpu["bare node http"].server / localCpu.gateway).toFixed(2)})`),
+		ratio(
+			"gateway local cached / bare http",
+			h("gateway, local action, cached in Redis") / h("bare node http"),
+			0.7,
+			`as in production (Redis cache and rate limit); CPU per request ${httpCpu["bare node http"].server.toFixed(0)} µs bare vs ${localCpu.gateway.toFixed(0)} µs gateway (${(httpCpu["bare node http"].server / localCpu.gateway).toFixed(2)})`,
+		),
 		ratio("gateway local cached in memory / bare http", h("gateway, local action, cached in memory") / h("bare node http"), undefined, "embedded defaults"),
 		...GATEWAY_MODES.map(mode =>
-			ratio(`gateway cached page (${mode}) / stock moleculer-web`, h(cachedPage(mode)) / h(STOCK), mode === "embedded" ? 0.67 : 0.5,
-				`CPU per request ${gatewayCpu(cachedPage(mode))} µs vs ${stockCpu.toFixed(0)} µs stock`)),
+			ratio(
+				`gateway cached page (${mode}) / stock moleculer-web`,
+				h(cachedPage(mode)) / h(STOCK),
+				mode === "embedded" ? 0.67 : 0.5,
+				`CPU per request ${gatewayCpu(cachedPage(mode))} µs vs ${stockCpu.toFixed(0)} µs stock`,
+			),
+		),
 		...GATEWAY_MODES.map(mode =>
-			ratio(`gateway trivial action, whole pipeline (${mode}) / stock moleculer-web`, h(`gateway, trivial action, ${mode}`) / h(STOCK), undefined,
-				`CPU per request ${gatewayCpu(`gateway, trivial action, ${mode}`)} µs vs ${stockCpu.toFixed(0)} µs stock: every request the page cache does not answer`)),
+			ratio(
+				`gateway trivial action, whole pipeline (${mode}) / stock moleculer-web`,
+				h(`gateway, trivial action, ${mode}`) / h(STOCK),
+				undefined,
+				`CPU per request ${gatewayCpu(`gateway, trivial action, ${mode}`)} µs vs ${stockCpu.toFixed(0)} µs stock: every request the page cache does not answer`,
+			),
+		),
 		...GATEWAY_MODES.map(mode =>
-			ratio(`304 / 200 for the same page (${mode})`, h(`gateway, 304 Not Modified, ${mode}`) / h(cachedPage(mode)), 1.2,
-				`CPU per request ${gatewayCpu(`gateway, 304 Not Modified, ${mode}`)} vs ${gatewayCpu(cachedPage(mode))} µs`)),
+			ratio(
+				`304 / 200 for the same page (${mode})`,
+				h(`gateway, 304 Not Modified, ${mode}`) / h(cachedPage(mode)),
+				1.2,
+				`CPU per request ${gatewayCpu(`gateway, 304 Not Modified, ${mode}`)} vs ${gatewayCpu(cachedPage(mode))} µs`,
+			),
+		),
 		...GATEWAY_MODES.flatMap(mode =>
 			REFUSALS.map(what =>
-				ratio(`cached page / refused ${what}, gateway CPU per request (${mode})`, httpCpu[cachedPage(mode)].gateway / httpCpu[refused(what, mode)].gateway, 2,
-					`${gatewayCpu(refused(what, mode))} µs refused vs ${gatewayCpu(cachedPage(mode))} µs served; bare http spends ${httpCpu["bare node http"].server.toFixed(0)} µs on any answer`))),
-		ratio("gateway via NATS cached / gateway local cached", h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"), 0.75,
-			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`),
-		ratio("gateway CPU per request, local / via NATS", localCpu.gateway / hopCpu.gateway, 0.75,
-			"the NATS ratio where the gateway has a core of its own (its CPU is then the bottleneck)"),
-		ratio("gateway via NATS trivial action / local trivial action (Redis)", h("gateway -> NATS -> worker, trivial action") / h("gateway, trivial action, Redis"), undefined,
-			`a request the page cache does not answer crosses NATS: ${httpCpu["gateway -> NATS -> worker, trivial action"].total.toFixed(0)} µs over NATS vs ${httpCpu["gateway, trivial action, Redis"].total.toFixed(0)} µs local, all processes`),
-		ratio("gateway via NATS miss / hit", h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit"), undefined,
-			`a miss reads the store: ${((httpCpu["gateway -> NATS -> worker, cache miss"].store ?? 0) / 1000).toFixed(1)} ms of its CPU per request`),
+				ratio(
+					`cached page / refused ${what}, gateway CPU per request (${mode})`,
+					httpCpu[cachedPage(mode)].gateway / httpCpu[refused(what, mode)].gateway,
+					2,
+					`${gatewayCpu(refused(what, mode))} µs refused vs ${gatewayCpu(cachedPage(mode))} µs served; bare http spends ${httpCpu["bare node http"].server.toFixed(0)} µs on any answer`,
+				),
+			),
+		),
+		ratio(
+			"gateway via NATS cached / gateway local cached",
+			h("gateway -> NATS -> worker, cache hit") / h("gateway, local action, cached in Redis"),
+			0.75,
+			`all processes share the 2 cores, so req/s follows total CPU per request: ${hopCpu.total.toFixed(0)} µs over NATS vs ${localCpu.total.toFixed(0)} µs local`,
+		),
+		ratio(
+			"gateway CPU per request, local / via NATS",
+			localCpu.gateway / hopCpu.gateway,
+			0.75,
+			"the NATS ratio where the gateway has a core of its own (its CPU is then the bottleneck)",
+		),
+		ratio(
+			"gateway via NATS trivial action / local trivial action (Redis)",
+			h("gateway -> NATS -> worker, trivial action") / h("gateway, trivial action, Redis"),
+			undefined,
+			`a request the page cache does not answer crosses NATS: ${httpCpu["gateway -> NATS -> worker, trivial action"].total.toFixed(0)} µs over NATS vs ${httpCpu["gateway, trivial action, Redis"].total.toFixed(0)} µs local, all processes`,
+		),
+		ratio(
+			"gateway via NATS miss / hit",
+			h("gateway -> NATS -> worker, cache miss") / h("gateway -> NATS -> worker, cache hit"),
+			undefined,
+			`a miss reads the store: ${((httpCpu["gateway -> NATS -> worker, cache miss"].store ?? 0) / 1000).toFixed(1)} ms of its CPU per request`,
+		),
 		ratio("broker calls NATS / local (100 in flight)", calls["NATS JSON, 100 in flight"].callsPerSecond / calls["local, 100 in flight"].callsPerSecond),
-		ratio("broker calls Notepack / JSON over NATS (100 in flight)", calls["NATS Notepack, 100 in flight"].callsPerSecond / calls["NATS JSON, 100 in flight"].callsPerSecond),
-		ratio("CPU-bound route, 2 workers / 1 worker", h("CPU-bound route, 2 workers") / h("CPU-bound route, 1 worker"), undefined, "2 cores shared by gateway, workers and load"),
+		ratio(
+			"broker calls Notepack / JSON over NATS (100 in flight)",
+			calls["NATS Notepack, 100 in flight"].callsPerSecond / calls["NATS JSON, 100 in flight"].callsPerSecond,
+		),
+		ratio(
+			"CPU-bound route, 2 workers / 1 worker",
+			h("CPU-bound route, 2 workers") / h("CPU-bound route, 1 worker"),
+			undefined,
+			"2 cores shared by gateway, workers and load",
+		),
 		...checkoutRatios(checkouts, longRun),
 		ratio("soak: largest heap growth after GC (end / warmed up)", 1 + Math.max(...Object.values(soakNodes).map(n => n.growth))),
 	];

@@ -38,19 +38,30 @@ export interface RunningShop {
 /** Ready, and (on a cluster) the gateway reaches the catalog, identity and commerce nodes. */
 async function ready(url: string): Promise<void> {
 	await waitUntil(async () => (await fetch(`${url}/health/ready`)).status === 200, 60_000, `${url}/health/ready`);
-	const login = () => fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(DEVELOPMENT_ADMIN) });
+	const login = () =>
+		fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(DEVELOPMENT_ADMIN) });
 	await waitUntil(async () => (await login()).status === 200, 60_000, "the identity node");
 	const { accessToken } = (await (await login()).json()) as { accessToken: string };
 	const products = async () => (await (await fetch(`${url}/api/products?pageSize=1`)).json()) as { rows: { id: string }[] };
 	await waitUntil(async () => (await products()).rows.length > 0, 60_000, "the catalog node");
 	const productId = (await products()).rows[0].id;
 	await waitUntil(async () => (await fetch(`${url}/api/inventory/${productId}`)).status === 200, 60_000, "the inventory service");
-	await waitUntil(async () => (await fetch(`${url}/api/cart`, { headers: { authorization: `Bearer ${accessToken}` } })).status === 200, 60_000, "the carts service");
+	await waitUntil(
+		async () => (await fetch(`${url}/api/cart`, { headers: { authorization: `Bearer ${accessToken}` } })).status === 200,
+		60_000,
+		"the carts service",
+	);
 }
 
 export async function clusterShop(infra: Infra): Promise<RunningShop> {
 	const namespace = `bench${randomBytes(3).toString("hex")}`;
-	const env = { ...BENCH_ENV, TRANSPORTER: infra.env.TRANSPORTER, CACHER: infra.env.CACHER, MONGO_URI: `${infra.env.MONGO_URI}${namespace}`, NAMESPACE: namespace };
+	const env = {
+		...BENCH_ENV,
+		TRANSPORTER: infra.env.TRANSPORTER,
+		CACHER: infra.env.CACHER,
+		MONGO_URI: `${infra.env.MONGO_URI}${namespace}`,
+		NAMESPACE: namespace,
+	};
 	const port = await freePort();
 	const nodes: Proc[] = await Promise.all([
 		start("gateway", "bench/node.ts", { ...env, BENCH_SERVICES: "api", PORT: String(port), ...profiled("gateway") }),

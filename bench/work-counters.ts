@@ -21,7 +21,20 @@ const bump = (table: Record<string, number>, key: string) => (table[key] = (tabl
 /** The bench's own probes are not the work being measured. */
 const isProbe = (name: string) => name.startsWith("bench") || name.startsWith("$");
 
-const NEDB_OPERATIONS = ["find", "findOne", "findById", "findByIds", "count", "insert", "insertMany", "updateMany", "updateById", "findOneAndUpdate", "removeMany", "removeById"] as const;
+const NEDB_OPERATIONS = [
+	"find",
+	"findOne",
+	"findById",
+	"findByIds",
+	"count",
+	"insert",
+	"insertMany",
+	"updateMany",
+	"updateById",
+	"findOneAndUpdate",
+	"removeMany",
+	"removeById",
+] as const;
 
 /** Broker middleware: every action this node runs and every channel message it sends or handles. */
 export const WorkCounters: Middleware = {

@@ -88,7 +88,9 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 				}
 			}
 			if (facts.length === 0) return;
-			this.published.add({ id, count: facts.length }).catch(err => this.logger.warn(`Published facts stay in their outbox until the sweep: ${err.message}`));
+			this.published
+				.add({ id, count: facts.length })
+				.catch(err => this.logger.warn(`Published facts stay in their outbox until the sweep: ${err.message}`));
 		},
 
 		async publishOutbox(this: OutboxService, id: string): Promise<void> {
@@ -115,7 +117,11 @@ const OutboxSchema: DbServiceSchema<OutboxService> = {
 	},
 
 	started(this: OutboxService) {
-		this.stopOutboxSweep = runEvery(SWEEP_INTERVAL_MS, () => this.sweepOutbox(), err => this.logger.warn(`Outbox sweep failed: ${err.message}`));
+		this.stopOutboxSweep = runEvery(
+			SWEEP_INTERVAL_MS,
+			() => this.sweepOutbox(),
+			err => this.logger.warn(`Outbox sweep failed: ${err.message}`),
+		);
 	},
 
 	async stopped(this: OutboxService) {

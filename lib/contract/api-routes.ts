@@ -87,7 +87,12 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 	},
 	"PATCH products/:id": { action: "products.update", summary: "Change a product (admin)", responses: { 200: "Product" }, errors: [404, 409] },
 	"DELETE products/:id": { action: "products.remove", summary: "Remove a product (admin)", responses: { 204: null }, errors: notFound },
-	"GET inventory/:productId": { action: "inventory.availability", summary: "Units available and reserved", responses: { 200: "Availability" }, errors: notFound },
+	"GET inventory/:productId": {
+		action: "inventory.availability",
+		summary: "Units available and reserved",
+		responses: { 200: "Availability" },
+		errors: notFound,
+	},
 	"PATCH inventory/:productId": {
 		action: "inventory.adjust",
 		summary: "Move stock by `delta` or set `available` (admin)",
@@ -110,7 +115,13 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		summary: "Check out the cart: reserve stock, charge the card, confirm",
 		responses: { 201: "Order", 202: "Order" },
 		errors: [409],
-		headers: { "Idempotency-Key": { required: true, meta: "idempotencyKey", description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)" } },
+		headers: {
+			"Idempotency-Key": {
+				required: true,
+				meta: "idempotencyKey",
+				description: "Retrying with the same key and body returns the same order instead of a second one (kept 24 h)",
+			},
+		},
 		location: order => `/api/orders/${order.id}`,
 		links: { "orders.get": { id: newId }, "orders.cancel": { id: newId }, "shipping.advance": { orderId: newId } },
 	},
@@ -180,7 +191,9 @@ const SUCCESS = new WeakMap<ApiRoute, { usual: number; pending: boolean }>();
 function successStatuses(route: ApiRoute): { usual: number; pending: boolean } {
 	let known = SUCCESS.get(route);
 	if (!known) {
-		const statuses = Object.keys(route.responses).map(Number).filter(status => status < 300);
+		const statuses = Object.keys(route.responses)
+			.map(Number)
+			.filter(status => status < 300);
 		known = { usual: Math.min(...statuses), pending: statuses.includes(202) };
 		SUCCESS.set(route, known);
 	}

@@ -17,7 +17,13 @@ function object(properties: Record<string, JsonSchema>, optional: string[] = [])
 }
 
 function page(item: string): JsonSchema {
-	return object({ rows: { type: "array", items: ref(item) }, total: count, page: { type: "integer", minimum: 1 }, pageSize: { type: "integer", minimum: 1 }, totalPages: count });
+	return object({
+		rows: { type: "array", items: ref(item) },
+		total: count,
+		page: { type: "integer", minimum: 1 },
+		pageSize: { type: "integer", minimum: 1 },
+		totalPages: count,
+	});
 }
 
 const lineItem = object({ productId: string, name: string, unitPrice: cents, quantity: { type: "integer", minimum: 1 } });
@@ -25,14 +31,33 @@ const orderStatus = oneOf("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCE
 const shipmentStatus = oneOf("CREATED", "SHIPPED", "DELIVERED", "CANCELLED");
 
 export const CONTRACT_SCHEMAS = {
-	Error: object(
-		{ name: string, message: string, code: { type: "integer", minimum: 400, maximum: 599 }, type: string, data: {} },
-		["type", "data"],
-	),
-	User: object({ id: string, email: string, name: string, roles: { type: "array", items: oneOf("customer", "admin") }, createdAt: timestamp, updatedAt: timestamp }),
+	Error: object({ name: string, message: string, code: { type: "integer", minimum: 400, maximum: 599 }, type: string, data: {} }, ["type", "data"]),
+	User: object({
+		id: string,
+		email: string,
+		name: string,
+		roles: { type: "array", items: oneOf("customer", "admin") },
+		createdAt: timestamp,
+		updatedAt: timestamp,
+	}),
 	UserPage: page("User"),
-	AuthResult: object({ user: ref("User"), accessToken: string, refreshToken: string, expiresIn: { type: "integer", minimum: 1, description: "Seconds until the access token expires" } }),
-	Product: object({ id: string, sku: string, name: string, description: string, price: cents, currency, category: string, createdAt: timestamp, updatedAt: timestamp }),
+	AuthResult: object({
+		user: ref("User"),
+		accessToken: string,
+		refreshToken: string,
+		expiresIn: { type: "integer", minimum: 1, description: "Seconds until the access token expires" },
+	}),
+	Product: object({
+		id: string,
+		sku: string,
+		name: string,
+		description: string,
+		price: cents,
+		currency,
+		category: string,
+		createdAt: timestamp,
+		updatedAt: timestamp,
+	}),
 	ProductPage: page("Product"),
 	Recommendations: object({ productId: string, items: { type: "array", items: object({ productId: string, score: { type: "number" } }) } }),
 	Availability: object({ productId: string, available: count, reserved: count }),
@@ -60,12 +85,26 @@ export const CONTRACT_SCHEMAS = {
 	OrderPage: page("Order"),
 	Shipment: object({ orderId: string, userId: string, carrier: string, trackingNumber: string, status: shipmentStatus }),
 	Notification: object(
-		{ id: string, userId: string, channel: oneOf("email", "sms"), to: string, template: string, subject: string, body: string, orderId: string, status: oneOf("PENDING", "SENT", "FAILED"), createdAt: timestamp },
+		{
+			id: string,
+			userId: string,
+			channel: oneOf("email", "sms"),
+			to: string,
+			template: string,
+			subject: string,
+			body: string,
+			orderId: string,
+			status: oneOf("PENDING", "SENT", "FAILED"),
+			createdAt: timestamp,
+		},
 		["orderId"],
 	),
 	NotificationPage: page("Notification"),
 	Liveness: object({ status: oneOf("ok") }),
-	HealthReport: object({ status: oneOf("ok", "unavailable"), checks: { type: "object", additionalProperties: object({ ok: { type: "boolean" }, detail: string }, ["detail"]) } }),
+	HealthReport: object({
+		status: oneOf("ok", "unavailable"),
+		checks: { type: "object", additionalProperties: object({ ok: { type: "boolean" }, detail: string }, ["detail"]) },
+	}),
 	OpenApiDocument: { type: "object", required: ["openapi", "paths"] },
 } satisfies Record<string, JsonSchema>;
 

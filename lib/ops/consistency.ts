@@ -9,7 +9,16 @@ export type Call = <T>(action: string, params?: Record<string, unknown>) => Prom
 export interface ConsistencyReport {
 	ok: boolean;
 	violations: string[];
-	counts: { orders: number; pending: number; confirmed: number; cancelled: number; payments: number; shipments: number; notifications: number; products: number };
+	counts: {
+		orders: number;
+		pending: number;
+		confirmed: number;
+		cancelled: number;
+		payments: number;
+		shipments: number;
+		notifications: number;
+		products: number;
+	};
 }
 
 export async function everything<T>(call: Call, action: string): Promise<T[]> {
@@ -69,12 +78,15 @@ export async function checkConsistency(call: Call): Promise<ConsistencyReport> {
 
 	for (const level of levels) {
 		if (level.available + level.reserved + level.sold !== level.received) {
-			violations.push(`product ${level.productId}: available ${level.available} + reserved ${level.reserved} + sold ${level.sold} != received ${level.received}`);
+			violations.push(
+				`product ${level.productId}: available ${level.available} + reserved ${level.reserved} + sold ${level.sold} != received ${level.received}`,
+			);
 		}
 		if (level.available < 0 || level.reserved < 0 || level.sold < 0) violations.push(`product ${level.productId} has a negative count`);
 		const sold = soldOf.get(level.productId) ?? 0;
 		if (level.sold !== sold) violations.push(`product ${level.productId}: sold ${level.sold} but paid orders hold ${sold}`);
-		if (!orders.some(o => o.status === "PENDING") && level.reserved !== 0) violations.push(`product ${level.productId} has ${level.reserved} units reserved with no order in flight`);
+		if (!orders.some(o => o.status === "PENDING") && level.reserved !== 0)
+			violations.push(`product ${level.productId} has ${level.reserved} units reserved with no order in flight`);
 	}
 
 	const count = (statuses: string[]) => orders.filter(o => statuses.includes(o.status)).length;
@@ -82,8 +94,14 @@ export async function checkConsistency(call: Call): Promise<ConsistencyReport> {
 		ok: violations.length === 0,
 		violations,
 		counts: {
-			orders: orders.length, pending: count(["PENDING"]), confirmed: count(PAID_STATUSES), cancelled: count(["CANCELLED"]),
-			payments: payments.length, shipments: shipments.length, notifications: notifications.length, products: levels.length,
+			orders: orders.length,
+			pending: count(["PENDING"]),
+			confirmed: count(PAID_STATUSES),
+			cancelled: count(["CANCELLED"]),
+			payments: payments.length,
+			shipments: shipments.length,
+			notifications: notifications.length,
+			products: levels.length,
 		},
 	};
 }

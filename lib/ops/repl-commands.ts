@@ -35,7 +35,10 @@ const DEMO_UNITS = 100;
 // Asking one node must not hold the table up when that node is busy or dying.
 const NODE_CALL = { timeout: 5000, retries: 0 };
 
-const callOf = (broker: ServiceBroker): Call => (action, params) => broker.call(action, params);
+const callOf =
+	(broker: ServiceBroker): Call =>
+	(action, params) =>
+		broker.call(action, params);
 
 // --- health -----------------------------------------------------------------
 
@@ -88,7 +91,13 @@ export async function nodesHealth(broker: ServiceBroker): Promise<NodeHealth[]> 
 				hostname: node.hostname ?? null,
 				services: [...new Set((node.services ?? []).map(s => s.name).filter(name => !name.startsWith("$")))].sort(),
 				cpu: node.available ? (node.cpu ?? null) : null, // an offline node's last figure is stale
-				load1: null, cores: null, pid: null, rssMB: null, heapUsedMB: null, uptimeSeconds: null, versions: null,
+				load1: null,
+				cores: null,
+				pid: null,
+				rssMB: null,
+				heapUsedMB: null,
+				uptimeSeconds: null,
+				versions: null,
 			};
 			if (!node.available) return row;
 			try {
@@ -112,7 +121,10 @@ export async function nodesHealth(broker: ServiceBroker): Promise<NodeHealth[]> 
 }
 
 export function duration(seconds: number): string {
-	const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+	const d = Math.floor(seconds / 86400),
+		h = Math.floor((seconds % 86400) / 3600),
+		m = Math.floor((seconds % 3600) / 60),
+		s = seconds % 60;
 	if (d > 0) return `${d}d ${h}h`;
 	if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
 	if (m > 0) return `${m}m ${String(s).padStart(2, "0")}s`;
@@ -195,7 +207,11 @@ export async function breakerViews(broker: ServiceBroker): Promise<BreakerView[]
 		nodes.map(async (node): Promise<BreakerView> => {
 			const view: BreakerView = { nodeID: node.id, local: node.local, endpoints: 0, tripped: [], openedTotal: null };
 			try {
-				const actions = await broker.call<ActionInfo[], object>("$node.actions", { skipInternal: true, withEndpoints: true }, { nodeID: node.id, ...NODE_CALL });
+				const actions = await broker.call<ActionInfo[], object>(
+					"$node.actions",
+					{ skipInternal: true, withEndpoints: true },
+					{ nodeID: node.id, ...NODE_CALL },
+				);
 				for (const action of actions) {
 					for (const ep of action.endpoints ?? []) {
 						view.endpoints++;
@@ -222,7 +238,11 @@ function localBreakers(broker: ServiceBroker): BreakerEndpoint[] {
 
 async function openedTotal(broker: ServiceBroker, nodeID: string): Promise<number | null> {
 	try {
-		const metrics = await broker.call<MetricInfo[], object>("$node.metrics", { includes: ["moleculer.circuit-breaker.opened.total"] }, { nodeID, ...NODE_CALL });
+		const metrics = await broker.call<MetricInfo[], object>(
+			"$node.metrics",
+			{ includes: ["moleculer.circuit-breaker.opened.total"] },
+			{ nodeID, ...NODE_CALL },
+		);
 		return metrics.flatMap(metric => metric.values).reduce((sum, { value }) => sum + value, 0);
 	} catch {
 		return null; // METRICS_DISABLED: the node counts nothing
@@ -318,7 +338,10 @@ function printSeed({ products: catalog, stock }: SeedReport): void {
 // --- the commands -----------------------------------------------------------
 
 function table(helpers: Omit<ReplHelpers, "kleur">, rows: string[][]): string {
-	return helpers.table(rows, { border: helpers.getBorderCharacters("norc"), drawHorizontalLine: (index: number, count: number) => index <= 1 || index === count });
+	return helpers.table(rows, {
+		border: helpers.getBorderCharacters("norc"),
+		drawHorizontalLine: (index: number, count: number) => index <= 1 || index === count,
+	});
 }
 
 function errorText(err: unknown): string {
@@ -369,17 +392,12 @@ export function replCommands(): NonNullable<ReplOptions["customCommands"]> {
 	const commands: ReplCommand[] = [
 		{
 			command: "consistency",
-			description: "Check the invariants of docs/architecture.md (\"Invariants\") across the cluster",
+			description: 'Check the invariants of docs/architecture.md ("Invariants") across the cluster',
 			async action(broker) {
 				print(await checkConsistency(callOf(broker)));
 			},
 		},
-		reportCommand(
-			"health",
-			"Every node: state, host, pid, services, CPU, memory and uptime ($node.health asked on each node)",
-			nodesHealth,
-			printHealth,
-		),
+		reportCommand("health", "Every node: state, host, pid, services, CPU, memory and uptime ($node.health asked on each node)", nodesHealth, printHealth),
 		reportCommand(
 			"breakers",
 			"Circuit breakers as every node sees the endpoints it calls; failure counts for this REPL node's own calls",

@@ -29,5 +29,11 @@ export async function cacherReachable(broker: ServiceBroker, timeoutMs: number):
 	if (!client) return true;
 	if (client.status !== "ready") return false;
 	const timeout = new Promise<boolean>(resolve => setTimeout(resolve, timeoutMs, false).unref());
-	return Promise.race([client.ping().then(() => true, () => false), timeout]);
+	return Promise.race([
+		client.ping().then(
+			() => true,
+			() => false,
+		),
+		timeout,
+	]);
 }

@@ -139,8 +139,7 @@ function url(source: Source, name: EnvName, schemes: readonly string[]): string 
 
 /** Hides the password of a URL (or a token, as in nats://token@host) so it can go into logs and error messages. */
 export function redactUrl(raw: string): string {
-	return raw.replace(/\/\/([^/@]*)@/g, (_, userinfo: string) =>
-		userinfo.includes(":") ? `//${userinfo.slice(0, userinfo.indexOf(":"))}:***@` : "//***@");
+	return raw.replace(/\/\/([^/@]*)@/g, (_, userinfo: string) => (userinfo.includes(":") ? `//${userinfo.slice(0, userinfo.indexOf(":"))}:***@` : "//***@"));
 }
 
 /** nats:// or tls:// (TLS required): the transporter and the channels go over NATS. */
@@ -161,7 +160,10 @@ function transporterUrl(source: Source): string | undefined {
 }
 
 function list(source: Source, name: EnvName): string[] {
-	return (text(source, name) ?? "").split(",").map(item => item.trim()).filter(Boolean);
+	return (text(source, name) ?? "")
+		.split(",")
+		.map(item => item.trim())
+		.filter(Boolean);
 }
 
 // An origin is exactly what a browser sends in its Origin header: no path, no
@@ -170,7 +172,9 @@ function origins(source: Source): string[] {
 	const values = list(source, "CORS_ORIGINS");
 	for (const value of values) {
 		if (!/^https?:\/\/[^/*]+$/.test(value) || !URL.canParse(value) || new URL(value).origin !== value) {
-			throw new Error(`CORS_ORIGINS must be comma-separated origins such as https://shop.example.com (http or https, host, optional port; no path, no wildcard), got "${value}"`);
+			throw new Error(
+				`CORS_ORIGINS must be comma-separated origins such as https://shop.example.com (http or https, host, optional port; no path, no wildcard), got "${value}"`,
+			);
 		}
 	}
 	return values;
@@ -222,9 +226,7 @@ export function readEnv(source: Source = process.env): Env {
 		healthPort: text(source, "HEALTH_PORT") == null ? undefined : integer(source, "HEALTH_PORT", 0),
 		logLevel: oneOf(source, "LOGLEVEL", ["fatal", "error", "warn", "info", "debug", "trace"] as const, "info")!,
 		// Tests start many brokers in one process: no fixed port unless asked for.
-		metricsPort: metricsPort === "off" || (metricsPort == null && nodeEnv === "test")
-			? undefined
-			: integer(source, "METRICS_PORT", 3030),
+		metricsPort: metricsPort === "off" || (metricsPort == null && nodeEnv === "test") ? undefined : integer(source, "METRICS_PORT", 3030),
 		tracingExporter: oneOf(source, "TRACING_EXPORTER", ["Console", "Zipkin", "Jaeger", "Event"] as const),
 		tracingUrl: text(source, "TRACING_URL"),
 		dataDir: text(source, "DATA_DIR") ?? "./data",

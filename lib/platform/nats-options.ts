@@ -34,4 +34,3 @@ function authenticator(url: URL): ConnectionOptions["authenticator"] {
 	if (!url.password) return tokenAuthenticator(user);
 	return usernamePasswordAuthenticator(user, decodeURIComponent(url.password));
 }
-

@@ -16,7 +16,12 @@ function keep(owner: Record<string, unknown>, key: string): void {
 
 export function keepOptionsFromRunnerEnv(config: BrokerOptions): BrokerOptions {
 	for (const path of BUILT_FROM_ENV) {
-		const owner = path.slice(0, -1).reduce<Record<string, unknown> | undefined>((object, key) => object?.[key] as Record<string, unknown> | undefined, config as Record<string, unknown>);
+		const owner = path
+			.slice(0, -1)
+			.reduce<Record<string, unknown> | undefined>(
+				(object, key) => object?.[key] as Record<string, unknown> | undefined,
+				config as Record<string, unknown>,
+			);
 		if (owner) keep(owner, path[path.length - 1]);
 	}
 	return config;

@@ -135,6 +135,15 @@ export class ServiceMongoAdapter extends MongooseDbAdapter<mongoose.Document> {
 		const db = this.conn?.db;
 		if (!db) return false;
 		const timeout = new Promise<boolean>(resolve => setTimeout(resolve, timeoutMs, false).unref());
-		return Promise.race([db.admin().ping().then(() => true, () => false), timeout]);
+		return Promise.race([
+			db
+				.admin()
+				.ping()
+				.then(
+					() => true,
+					() => false,
+				),
+			timeout,
+		]);
 	}
 }

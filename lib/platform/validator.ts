@@ -78,8 +78,10 @@ function lengthProblems(params: unknown, fields: Prepared["fields"]): Problem[] 
 			valuesAt(params, path).flatMap(({ field, value }) => {
 				if (typeof value !== "string") return [];
 				const length = [...value].length;
-				if (rule.min !== undefined && length < Number(rule.min)) return [{ type: "stringMin", field, message: `The '${field}' field must be at least ${rule.min} characters long.` }];
-				if (rule.max !== undefined && length > Number(rule.max)) return [{ type: "stringMax", field, message: `The '${field}' field must be at most ${rule.max} characters long.` }];
+				if (rule.min !== undefined && length < Number(rule.min))
+					return [{ type: "stringMin", field, message: `The '${field}' field must be at least ${rule.min} characters long.` }];
+				if (rule.max !== undefined && length > Number(rule.max))
+					return [{ type: "stringMax", field, message: `The '${field}' field must be at most ${rule.max} characters long.` }];
 				return [];
 			}),
 		);

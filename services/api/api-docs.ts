@@ -67,9 +67,10 @@ export function docsPage(): DocsFile {
 export function docsFile(name: DocsFileName): DocsFile {
 	let file = loaded.get(name);
 	if (!file) {
-		file = name === "start.js"
-			? { contentType: "text/javascript; charset=utf-8", body: start }
-			: { contentType: name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8", body: swaggerUi(name) };
+		file =
+			name === "start.js"
+				? { contentType: "text/javascript; charset=utf-8", body: start }
+				: { contentType: name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8", body: swaggerUi(name) };
 		loaded.set(name, file);
 	}
 	return file;

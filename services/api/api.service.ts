@@ -85,7 +85,10 @@ const aliasesOf = (routes: Record<string, ApiRoute>) => Object.fromEntries(Objec
 
 /** Per route: each header the action reads, as [lower-cased name, meta key]. */
 const HEADERS_OF_ACTION = new Map(
-	[...ROUTE_OF_ACTION.values()].map(route => [route.action, Object.entries(route.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header.meta] as const)]),
+	[...ROUTE_OF_ACTION.values()].map(route => [
+		route.action,
+		Object.entries(route.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header.meta] as const),
+	]),
 );
 
 const ApiService: GatewaySchema = {
@@ -137,7 +140,14 @@ const ApiService: GatewaySchema = {
 					for (const [header, meta] of HEADERS_OF_ACTION.get(action) ?? []) ctx.meta[meta] = headerValue(req, header);
 					if (ROUTE_OF_ACTION.get(action)?.rawBody) ctx.meta.rawBody = req.rawBody?.toString("utf8");
 				},
-				onAfterCall(this: Gateway, ctx: Context<unknown, ResponseMeta & { $location?: string }>, _route: unknown, req: FrontDoorRequest & { $action?: { name: string } }, res: ServerResponse, data: { id?: string; status?: string }) {
+				onAfterCall(
+					this: Gateway,
+					ctx: Context<unknown, ResponseMeta & { $location?: string }>,
+					_route: unknown,
+					req: FrontDoorRequest & { $action?: { name: string } },
+					res: ServerResponse,
+					data: { id?: string; status?: string },
+				) {
 					const route = ROUTE_OF_ACTION.get(req.$action?.name ?? "");
 					if (!route) return data;
 					const status = successStatus(route, data);
@@ -188,7 +198,11 @@ const ApiService: GatewaySchema = {
 			access: "public",
 			handler(this: Gateway) {
 				// The params and access each action declares, from the registry: the gateway loads no service module.
-				this.openApi ??= openApiDocument(ROUTE_GROUPS, name => registeredActionDoc(this.broker.registry.getActionEndpoints(name)?.endpoints?.[0]?.action), version);
+				this.openApi ??= openApiDocument(
+					ROUTE_GROUPS,
+					name => registeredActionDoc(this.broker.registry.getActionEndpoints(name)?.endpoints?.[0]?.action),
+					version,
+				);
 				return this.openApi;
 			},
 		},
@@ -246,7 +260,6 @@ const ApiService: GatewaySchema = {
 			return ctx.call<AuthUser, { token: string }>("auth.resolveToken", { token: bearerToken(header) });
 		},
 
-
 		/** The action's declared `access` against the caller (the service checks again). */
 		authorize(ctx: Context<unknown, ClientMeta>, _route: unknown, req: IncomingMessage & { $action?: { access?: Access } }): void {
 			assertAccess(requiredAccess(req.$action), ctx.meta.user);
@@ -273,7 +286,11 @@ const ApiService: GatewaySchema = {
 			return access;
 		};
 		// Every node hears when a catalog service's data changes; so does every gateway's page cache.
-		const pageActions = new Set(Object.values(API_ROUTES).filter(route => route.pageCache).map(route => route.action));
+		const pageActions = new Set(
+			Object.values(API_ROUTES)
+				.filter(route => route.pageCache)
+				.map(route => route.action),
+		);
 		const pageServices = new Set([...pageActions].map(action => action.split(".")[0]));
 		schema.events = {
 			...schema.events,

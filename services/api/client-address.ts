@@ -11,7 +11,7 @@ export function clientAddress(req: IncomingMessage, trustedProxies: readonly str
 	const peer = normalise(req.socket.remoteAddress ?? "unknown");
 	if (!trustedProxies.includes(peer)) return peer;
 	const header = req.headers["x-forwarded-for"];
-	const hops = (Array.isArray(header) ? header.join(",") : header ?? "")
+	const hops = (Array.isArray(header) ? header.join(",") : (header ?? ""))
 		.split(",")
 		.map(hop => normalise(hop.trim()))
 		.filter(Boolean);

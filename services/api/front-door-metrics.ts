@@ -27,7 +27,12 @@ export class FrontDoorMetrics {
 		this.metrics.increment(METRIC.MOLECULER_REQUEST_TOTAL, this.labels);
 		this.metrics.observe(METRIC.MOLECULER_REQUEST_TIME, performance.now() - startedAt, this.labels);
 		if (error) {
-			this.metrics.increment(METRIC.MOLECULER_REQUEST_ERROR_TOTAL, { ...this.labels, errorName: error.name, errorCode: error.code, errorType: error.type ?? null });
+			this.metrics.increment(METRIC.MOLECULER_REQUEST_ERROR_TOTAL, {
+				...this.labels,
+				errorName: error.name,
+				errorCode: error.code,
+				errorType: error.type ?? null,
+			});
 		}
 	}
 }

@@ -47,7 +47,13 @@ const tooManyBySeconds = new Map<number, Refusal>();
 function tooMany(retryAfter: number): Refusal {
 	let answer = tooManyBySeconds.get(retryAfter);
 	if (!answer) {
-		answer = refusal({ name: "RateLimitExceeded", message: "Rate limit exceeded; retry later", code: 429, type: ErrorTypes.RATE_LIMITED, data: { retryAfter } });
+		answer = refusal({
+			name: "RateLimitExceeded",
+			message: "Rate limit exceeded; retry later",
+			code: 429,
+			type: ErrorTypes.RATE_LIMITED,
+			data: { retryAfter },
+		});
 		tooManyBySeconds.set(retryAfter, answer);
 	}
 	return answer;
@@ -91,7 +97,14 @@ export class FrontDoor {
 		const { limit, store, key } = this.options.rateLimit;
 		const remaining = limit - (await store.inc(key(req)));
 		const resetAt = store.resetTime;
-		const rateHeaders = ["X-Rate-Limit-Limit", String(limit), "X-Rate-Limit-Remaining", String(Math.max(0, remaining)), "X-Rate-Limit-Reset", String(resetAt)];
+		const rateHeaders = [
+			"X-Rate-Limit-Limit",
+			String(limit),
+			"X-Rate-Limit-Remaining",
+			String(Math.max(0, remaining)),
+			"X-Rate-Limit-Reset",
+			String(resetAt),
+		];
 		if (remaining < 0) {
 			const retryAfter = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
 			return this.refuse(req, res, startedAt, tooMany(retryAfter), [...rateHeaders, "Retry-After", String(retryAfter)]);

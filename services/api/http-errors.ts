@@ -37,7 +37,7 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 	if (type === "entity.parse.failed") return body(400, "BadRequestError", "The request body is not valid JSON", ErrorTypes.INVALID_JSON);
 	if (type === "entity.too.large") return body(413, "PayloadTooLargeError", "The request body is too large", ErrorTypes.PAYLOAD_TOO_LARGE);
 	if (type?.startsWith("entity.") || type?.endsWith(".unsupported") || type === "request.aborted") {
-		const status = [err.status, err.code].find(value => typeof value === "number") as number | undefined ?? 400;
+		const status = ([err.status, err.code].find(value => typeof value === "number") as number | undefined) ?? 400;
 		return body(status, "BadRequestError", err.message ?? "Bad request", type.toUpperCase().replace(/\./g, "_"));
 	}
 
@@ -47,13 +47,21 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 		return body(503, "ServiceUnavailableError", "The service is temporarily unavailable; retry later", ErrorTypes.SERVICE_UNAVAILABLE);
 	}
 	// Timed out, or skipped because the caller's time budget was already spent.
-	if (type === "REQUEST_TIMEOUT" || type === "REQUEST_SKIPPED") return body(504, "GatewayTimeoutError", "The service did not answer in time", "REQUEST_TIMEOUT");
+	if (type === "REQUEST_TIMEOUT" || type === "REQUEST_SKIPPED")
+		return body(504, "GatewayTimeoutError", "The service did not answer in time", "REQUEST_TIMEOUT");
 
 	const code = typeof err.code === "number" && err.code >= 400 && err.code <= 599 ? err.code : 500;
 	if (code === 422 && Array.isArray(err.data)) {
 		return body(422, err.name ?? "ValidationError", err.message ?? "Invalid parameters", type ?? "VALIDATION_ERROR", err.data.map(withoutInternals));
 	}
-	if (code < 500) return body(code, err.name ?? "ClientError", err.message ?? "Bad request", type ?? "CLIENT_ERROR", err.data == null ? undefined : withoutInternals(err.data));
+	if (code < 500)
+		return body(
+			code,
+			err.name ?? "ClientError",
+			err.message ?? "Bad request",
+			type ?? "CLIENT_ERROR",
+			err.data == null ? undefined : withoutInternals(err.data),
+		);
 	if (type && PUBLIC_SERVER_ERRORS.has(type)) return body(code, err.name ?? "ServerError", err.message ?? "Unavailable", type);
 	return body(500, "InternalServerError", "Something went wrong on our side", ErrorTypes.INTERNAL);
 }

@@ -102,12 +102,15 @@ const ERROR_RESPONSES: Record<number, string> = {
 	504: "A service it needs did not answer in time",
 };
 
-
 const operationId = (action: string) => action.replace(".", "_");
 
 function links(route: ApiRoute): JsonSchema {
 	if (!route.links) return {};
-	return { links: Object.fromEntries(Object.entries(route.links).map(([action, parameters]) => [operationId(action), { operationId: operationId(action), parameters }])) };
+	return {
+		links: Object.fromEntries(
+			Object.entries(route.links).map(([action, parameters]) => [operationId(action), { operationId: operationId(action), parameters }]),
+		),
+	};
 }
 
 /** The validators of a route whose answers the gateway keeps (services/api/page-cache.ts). */
@@ -116,7 +119,10 @@ function cacheable(route: ApiRoute): JsonSchema {
 	return {
 		headers: {
 			ETag: { description: "Changes whenever the answer does; send it back as If-None-Match", schema: { type: "string" } },
-			"Cache-Control": { description: "public, no-cache: any cache may keep the answer but must revalidate it (a cheap 304) before use", schema: { type: "string" } },
+			"Cache-Control": {
+				description: "public, no-cache: any cache may keep the answer but must revalidate it (a cheap 304) before use",
+				schema: { type: "string" },
+			},
 		},
 	};
 }
@@ -135,8 +141,24 @@ function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boole
 			return { name, in: "path", required: true, schema: rule ? ruleToSchema(rule) : { type: "string" } };
 		}),
 		...(hasBody ? [] : rest.map(([name, rule]) => ({ name, in: "query", required: !isOptional(rule), schema: ruleToSchema(rule) }))),
-		...Object.entries(route.headers ?? {}).map(([name, header]) => ({ name, in: "header", required: header.required, description: header.description, schema: { type: "string", minLength: 1 } })),
-		...(route.pageCache ? [{ name: "If-None-Match", in: "header", required: false, description: "The ETag of the copy the client holds: 304 with no body while it is current", schema: { type: "string" } }] : []),
+		...Object.entries(route.headers ?? {}).map(([name, header]) => ({
+			name,
+			in: "header",
+			required: header.required,
+			description: header.description,
+			schema: { type: "string", minLength: 1 },
+		})),
+		...(route.pageCache
+			? [
+					{
+						name: "If-None-Match",
+						in: "header",
+						required: false,
+						description: "The ETag of the copy the client holds: 304 with no body while it is current",
+						schema: { type: "string" },
+					},
+				]
+			: []),
 	];
 
 	const access = action.access ?? (api ? "user" : "public");
@@ -148,10 +170,18 @@ function operation(alias: string, route: ApiRoute, action: ActionDoc, api: boole
 
 	const responses: Record<string, unknown> = {};
 	for (const [status, schema] of Object.entries(route.responses)) {
-		const created = status === "201" && route.location ? { headers: { Location: { description: "Where the new resource lives", schema: { type: "string" } } } } : {};
+		const created =
+			status === "201" && route.location ? { headers: { Location: { description: "Where the new resource lives", schema: { type: "string" } } } } : {};
 		if (route.contentType) responses[status] = { description: "OK", content: { [route.contentType]: { schema: { type: "string" } } } };
 		else if (schema === null || schema === undefined) responses[status] = { description: "Done; no content" };
-		else responses[status] = { description: status < "300" ? "OK" : "Not OK", ...created, ...cacheable(route), content: { "application/json": { schema: ref("schemas", schema) } }, ...links(route) };
+		else
+			responses[status] = {
+				description: status < "300" ? "OK" : "Not OK",
+				...created,
+				...cacheable(route),
+				content: { "application/json": { schema: ref("schemas", schema) } },
+				...links(route),
+			};
 	}
 	if (route.pageCache) responses["304"] = { description: "Not Modified: the If-None-Match copy is current (no body)", ...cacheable(route) };
 	for (const status of [...errors].sort()) responses[status] ??= ref("responses", String(status));
@@ -198,9 +228,14 @@ export function openApiDocument(groups: RouteGroup[], actions: (name: string) =>
 		components: {
 			schemas: CONTRACT_SCHEMAS,
 			responses: Object.fromEntries(
-				Object.entries(ERROR_RESPONSES).map(([status, description]) => [status, { description, content: { "application/json": { schema: ref("schemas", "Error") } } }]),
+				Object.entries(ERROR_RESPONSES).map(([status, description]) => [
+					status,
+					{ description, content: { "application/json": { schema: ref("schemas", "Error") } } },
+				]),
 			),
-			securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "The accessToken from /api/auth/login or /api/auth/register" } },
+			securitySchemes: {
+				bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "The accessToken from /api/auth/login or /api/auth/register" },
+			},
 		},
 	};
 }

@@ -32,7 +32,9 @@ export class RouteMatcher {
 		for (const route of routes) {
 			for (const [alias, action] of Object.entries(route.aliases)) {
 				const [method, aliasPath] = alias.split(" ");
-				const segments = splitPath(`${route.path}/${aliasPath.replace(/^\//, "")}`).map(segment => (segment.startsWith(":") ? null : segment.toLowerCase()));
+				const segments = splitPath(`${route.path}/${aliasPath.replace(/^\//, "")}`).map(segment =>
+					segment.startsWith(":") ? null : segment.toLowerCase(),
+				);
 				const bySize = this.byMethod.get(method) ?? new Map<number, CompiledAlias[]>();
 				this.byMethod.set(method, bySize);
 				bySize.set(segments.length, [...(bySize.get(segments.length) ?? []), { action, api: Boolean(route.authentication), segments }]);
@@ -45,7 +47,9 @@ export class RouteMatcher {
 		const query = url?.indexOf("?") ?? -1;
 		const segments = splitPath(query >= 0 ? url!.slice(0, query) : (url ?? ""));
 		const candidates = this.byMethod.get(method ?? "")?.get(segments.length);
-		return candidates?.find(candidate => candidate.segments.every((literal, i) => (literal === null ? segments[i].length > 0 : literal === segments[i].toLowerCase())));
+		return candidates?.find(candidate =>
+			candidate.segments.every((literal, i) => (literal === null ? segments[i].length > 0 : literal === segments[i].toLowerCase())),
+		);
 	}
 }
 

@@ -78,7 +78,11 @@ type FailingRedis = Redis & { loginFailed(counter: string, memoryMs: number): Pr
 export class RedisLoginFailures implements LoginFailureStore {
 	private readonly client: FailingRedis;
 
-	constructor(client: Redis, private readonly prefix: string, private readonly logger: Service["logger"]) {
+	constructor(
+		client: Redis,
+		private readonly prefix: string,
+		private readonly logger: Service["logger"],
+	) {
 		client.defineCommand("loginFailed", { numberOfKeys: 1, lua: FAIL });
 		this.client = client as FailingRedis;
 	}

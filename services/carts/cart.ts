@@ -13,12 +13,15 @@ export function totalOf(items: LineItem[], currency = "USD"): Cart {
 /** Adds `quantity` of a catalog product: name and price come from the catalog. */
 export function addLine(items: LineItem[], currency: string | undefined, product: Product, quantity: number): LineItem[] {
 	if (currency && items.length > 0 && product.currency !== currency) {
-		throw new Errors.MoleculerClientError(`The cart is in ${currency}; this product is priced in ${product.currency}`, 422, "CURRENCY_MISMATCH", { field: "productId" });
+		throw new Errors.MoleculerClientError(`The cart is in ${currency}; this product is priced in ${product.currency}`, 422, "CURRENCY_MISMATCH", {
+			field: "productId",
+		});
 	}
 	const existing = items.find(item => item.productId === product.id);
 	const total = (existing?.quantity ?? 0) + quantity;
 	if (total > MAX_QUANTITY) throw new Errors.MoleculerClientError(`At most ${MAX_QUANTITY} of one product`, 422, "QUANTITY_LIMIT", { field: "quantity" });
-	if (!existing && items.length >= MAX_LINES) throw new Errors.MoleculerClientError(`At most ${MAX_LINES} different products`, 422, "CART_FULL", { field: "productId" });
+	if (!existing && items.length >= MAX_LINES)
+		throw new Errors.MoleculerClientError(`At most ${MAX_LINES} different products`, 422, "CART_FULL", { field: "productId" });
 	const line = { productId: product.id, name: product.name, unitPrice: product.price, quantity: total };
 	return existing ? items.map(item => (item.productId === product.id ? line : item)) : [...items, line];
 }

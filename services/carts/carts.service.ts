@@ -108,10 +108,14 @@ const CartsService: DbServiceSchema<CartsService> = {
 				const currency = items.length === 0 ? undefined : before.length > 0 ? doc?.currency : addedCurrency;
 				const now = new Date().toISOString();
 				if (!doc) {
-					if (await insertIfAbsent(this.adapter.insert({ _id: userId, items, currency, version: 1, createdAt: now, updatedAt: now }))) return totalOf(items, currency);
+					if (await insertIfAbsent(this.adapter.insert({ _id: userId, items, currency, version: 1, createdAt: now, updatedAt: now })))
+						return totalOf(items, currency);
 					continue; // created concurrently: read it and try again
 				}
-				const written = await this.adapter.updateMany({ _id: userId, version: doc.version }, { $set: { items, currency, updatedAt: now }, $inc: { version: 1 } });
+				const written = await this.adapter.updateMany(
+					{ _id: userId, version: doc.version },
+					{ $set: { items, currency, updatedAt: now }, $inc: { version: 1 } },
+				);
 				if (written === 1) return totalOf(items, currency);
 			}
 			throw new Errors.MoleculerRetryableError("The cart changed concurrently; try again", 409, "CART_BUSY");

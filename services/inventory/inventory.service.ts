@@ -87,10 +87,13 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 			async handler(this: InventoryService, ctx: Context<{ productId: string; delta?: number; available?: number }>): Promise<Availability> {
 				const { productId, delta, available } = ctx.params;
 				if ((delta == null) === (available == null)) {
-					throw new Errors.ValidationError("Give either delta or available", "VALIDATION_ERROR", [{ type: "required", field: "delta", message: "Give either 'delta' or 'available'." }]);
+					throw new Errors.ValidationError("Give either delta or available", "VALIDATION_ERROR", [
+						{ type: "required", field: "delta", message: "Give either 'delta' or 'available'." },
+					]);
 				}
 				await ctx.call("products.get", { id: productId }); // 404 for a product the catalog does not have
-				const level = available != null ? await stock.setAvailable(this.adapter, productId, available) : await stock.adjustStock(this.adapter, productId, delta!);
+				const level =
+					available != null ? await stock.setAvailable(this.adapter, productId, available) : await stock.adjustStock(this.adapter, productId, delta!);
 				return { productId, available: level.available, reserved: level.reserved };
 			},
 		},
@@ -100,7 +103,10 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 		reserve: {
 			visibility: "public",
 			params: { orderId: idRule, items: { type: "array", items: lineRule, min: 1, max: 100 } },
-			async handler(this: InventoryService, ctx: Context<{ orderId: string; items: { productId: string; quantity: number }[] }>): Promise<{ orderId: string; state: string }> {
+			async handler(
+				this: InventoryService,
+				ctx: Context<{ orderId: string; items: { productId: string; quantity: number }[] }>,
+			): Promise<{ orderId: string; state: string }> {
 				try {
 					const reservation = await stock.reserve(this.adapter, ctx.params.orderId, ctx.params.items, RESERVATION_TTL_MS);
 					countEvent(this.broker, STOCK_RESERVATIONS, { outcome: "reserved" });
@@ -149,7 +155,11 @@ const InventoryService: DbServiceSchema<InventoryService> = {
 		this.startupDataInPlace = readEnv().nodeEnv === "production";
 		// In the background: the catalog may start after this node. Until it is done the node is not ready.
 		if (!this.startupDataInPlace) void this.seedDemoStock();
-		this.stopExpiry = runEvery(EXPIRY_SWEEP_MS, () => this.releaseExpired(), err => this.logger.warn(`Reservation expiry failed: ${err.message}`));
+		this.stopExpiry = runEvery(
+			EXPIRY_SWEEP_MS,
+			() => this.releaseExpired(),
+			err => this.logger.warn(`Reservation expiry failed: ${err.message}`),
+		);
 	},
 
 	stopped(this: InventoryService) {

@@ -60,13 +60,39 @@ export function outOfStock(productId: string): Errors.MoleculerClientError {
 export async function ensureStock(store: StockStore, productId: string): Promise<void> {
 	if (await store.findById(stockId(productId))) return;
 	const now = new Date().toISOString();
-	await insertIfAbsent(store.insert({ _id: stockId(productId), kind: "stock", productId, available: 0, reserved: 0, sold: 0, received: 0, holds: {}, createdAt: now, updatedAt: now }));
+	await insertIfAbsent(
+		store.insert({
+			_id: stockId(productId),
+			kind: "stock",
+			productId,
+			available: 0,
+			reserved: 0,
+			sold: 0,
+			received: 0,
+			holds: {},
+			createdAt: now,
+			updatedAt: now,
+		}),
+	);
 }
 
 /** Demo stock for a product that has none yet (development seeding). */
 export async function seedStock(store: StockStore, productId: string, units: number): Promise<void> {
 	const now = new Date().toISOString();
-	await insertIfAbsent(store.insert({ _id: stockId(productId), kind: "stock", productId, available: units, reserved: 0, sold: 0, received: units, holds: {}, createdAt: now, updatedAt: now }));
+	await insertIfAbsent(
+		store.insert({
+			_id: stockId(productId),
+			kind: "stock",
+			productId,
+			available: units,
+			reserved: 0,
+			sold: 0,
+			received: units,
+			holds: {},
+			createdAt: now,
+			updatedAt: now,
+		}),
+	);
 }
 
 /** Sets the available units to `target`, as one conditional update against the value read. */
@@ -87,7 +113,10 @@ export async function setAvailable(store: StockStore, productId: string, target:
 export async function adjustStock(store: StockStore, productId: string, delta: number): Promise<StockLevel> {
 	await ensureStock(store, productId);
 	const condition = delta < 0 ? { available: { $gte: -delta } } : {};
-	const changed = await store.updateMany({ _id: stockId(productId), ...condition }, { $inc: { available: delta, received: delta }, $set: { updatedAt: new Date().toISOString() } });
+	const changed = await store.updateMany(
+		{ _id: stockId(productId), ...condition },
+		{ $inc: { available: delta, received: delta }, $set: { updatedAt: new Date().toISOString() } },
+	);
 	if (changed !== 1) throw new Errors.MoleculerClientError("Cannot remove more units than are available", 409, "INSUFFICIENT_STOCK", { productId });
 	return toStockLevel((await store.findById(stockId(productId))) as StockDoc, productId);
 }
@@ -107,7 +136,10 @@ async function releaseUnits(store: StockStore, orderId: string, productId: strin
 	const doc = (await store.findById(stockId(productId))) as StockDoc | null;
 	const quantity = doc?.holds?.[orderId];
 	if (quantity == null) return;
-	await store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { available: quantity, reserved: -quantity }, $unset: { [hold(orderId)]: true } });
+	await store.updateMany(
+		{ _id: stockId(productId), [hold(orderId)]: quantity },
+		{ $inc: { available: quantity, reserved: -quantity }, $unset: { [hold(orderId)]: true } },
+	);
 }
 
 /** The reservation moves from one of `from` to `to`, or stays where it is: [condition, update]. */
@@ -127,7 +159,14 @@ async function moveState(store: StockStore, orderId: string, from: ReservationSt
 /** All of the order's items or none; safe to repeat for the same order. */
 export async function reserve(store: StockStore, orderId: string, items: { productId: string; quantity: number }[], ttlMs: number): Promise<ReservationDoc> {
 	const now = new Date();
-	const fresh: ReservationDoc = { _id: reservationId(orderId), kind: "reservation", orderId, items, state: "RESERVING", expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
+	const fresh: ReservationDoc = {
+		_id: reservationId(orderId),
+		kind: "reservation",
+		orderId,
+		items,
+		state: "RESERVING",
+		expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+	};
 	const inserted = await insertIfAbsent(store.insert({ ...fresh, createdAt: now.toISOString(), updatedAt: now.toISOString() }));
 	// A repeat finds the first attempt's reservation, whatever became of it.
 	const reservation = inserted ? fresh : ((await store.findById(reservationId(orderId))) as ReservationDoc);
@@ -174,7 +213,10 @@ export async function commit(store: StockStore, orderId: string): Promise<void> 
 	const reservation = await claimState(store, orderId, ["RESERVED"], "COMMITTED");
 	if (!reservation) throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
 	const sell = (productId: string, quantity: number) =>
-		store.updateMany({ _id: stockId(productId), [hold(orderId)]: quantity }, { $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } });
+		store.updateMany(
+			{ _id: stockId(productId), [hold(orderId)]: quantity },
+			{ $inc: { reserved: -quantity, sold: quantity }, $unset: { [hold(orderId)]: true } },
+		);
 	for (const line of reservation.items) {
 		// The hold is the line's quantity (reserve set it so): one update. Otherwise read what is held.
 		if ((await sell(line.productId, line.quantity)) === 1) continue;

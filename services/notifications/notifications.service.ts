@@ -9,7 +9,15 @@ import { WriteBatch } from "../../lib/platform/write-batch";
 import { LogTransport, type MessageTransport } from "./message-transport";
 import { render, type Template } from "./templates";
 import { pageParams, type PageParams } from "../../lib/rules/paging";
-import { Channels, type Notification, type OrderCancelled, type OrderConfirmed, type Page, type ShipmentFact, type UserRegistered } from "../../lib/contract/contract";
+import {
+	Channels,
+	type Notification,
+	type OrderCancelled,
+	type OrderConfirmed,
+	type Page,
+	type ShipmentFact,
+	type UserRegistered,
+} from "../../lib/contract/contract";
 
 /** The message each fact sends. */
 const TEMPLATE_OF_FACT: Record<string, Template> = {
@@ -86,7 +94,24 @@ const NotificationsService: DbServiceSchema<NotificationsService> = {
 			const { subject, body } = render(template, data);
 			const now = new Date().toISOString();
 			// Already there: this fact was handled before; send only if that attempt died before sending.
-			if (!(await insertIfAbsent(this.adapter.insert({ _id: id, userId: data.userId, channel: "email", to: data.email, template, subject, body, orderId: data.orderId, factId: data.factId, status: "PENDING", createdAt: now, updatedAt: now })))) {
+			if (
+				!(await insertIfAbsent(
+					this.adapter.insert({
+						_id: id,
+						userId: data.userId,
+						channel: "email",
+						to: data.email,
+						template,
+						subject,
+						body,
+						orderId: data.orderId,
+						factId: data.factId,
+						status: "PENDING",
+						createdAt: now,
+						updatedAt: now,
+					}),
+				))
+			) {
 				const doc = (await this.adapter.findById(id)) as Notification | null;
 				if (doc?.status !== "PENDING") return;
 			}

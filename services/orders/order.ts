@@ -36,7 +36,18 @@ export const addressRule = {
 /** What makes two checkout requests "the same" for an Idempotency-Key; never the full card number. */
 export function fingerprint(shippingAddress: Address, card: Card): string {
 	const { brand, last4 } = cardSummary(card);
-	const canonical = JSON.stringify([shippingAddress.name, shippingAddress.line1, shippingAddress.line2 ?? "", shippingAddress.city, shippingAddress.postalCode, shippingAddress.country, brand, last4, card.expMonth, card.expYear]);
+	const canonical = JSON.stringify([
+		shippingAddress.name,
+		shippingAddress.line1,
+		shippingAddress.line2 ?? "",
+		shippingAddress.city,
+		shippingAddress.postalCode,
+		shippingAddress.country,
+		brand,
+		last4,
+		card.expMonth,
+		card.expYear,
+	]);
 	return createHash("sha256").update(canonical).digest("hex");
 }
 
@@ -48,7 +59,9 @@ export function assertIdempotencyKey(key: unknown): string {
 }
 
 export function keyReused(): Errors.MoleculerClientError {
-	return new Errors.MoleculerClientError("This Idempotency-Key was used for a different request", 422, "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
+	return new Errors.MoleculerClientError("This Idempotency-Key was used for a different request", 422, "IDEMPOTENCY_KEY_REUSED", {
+		field: "Idempotency-Key",
+	});
 }
 
 export function orderNotFound(id: string): Errors.MoleculerClientError {
@@ -62,8 +75,20 @@ export function totals(items: LineItem[], shippingCost: number): { subtotal: num
 
 export function toOrder(doc: OrderDoc): Order {
 	return {
-		id: doc._id, userId: doc.userId, items: doc.items, subtotal: doc.subtotal, shippingCost: doc.shippingCost, total: doc.total,
-		currency: doc.currency, status: doc.status, ...(doc.cancelReason && { cancelReason: doc.cancelReason }), statusHistory: doc.statusHistory,
-		shippingAddress: doc.shippingAddress, payment: doc.payment, ...(doc.shipment && { shipment: doc.shipment }), createdAt: doc.createdAt, updatedAt: doc.updatedAt,
+		id: doc._id,
+		userId: doc.userId,
+		items: doc.items,
+		subtotal: doc.subtotal,
+		shippingCost: doc.shippingCost,
+		total: doc.total,
+		currency: doc.currency,
+		status: doc.status,
+		...(doc.cancelReason && { cancelReason: doc.cancelReason }),
+		statusHistory: doc.statusHistory,
+		shippingAddress: doc.shippingAddress,
+		payment: doc.payment,
+		...(doc.shipment && { shipment: doc.shipment }),
+		createdAt: doc.createdAt,
+		updatedAt: doc.updatedAt,
 	};
 }

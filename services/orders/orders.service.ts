@@ -19,7 +19,18 @@ import { pageParams, type PageParams } from "../../lib/rules/paging";
 import { readEnv } from "../../lib/platform/env";
 import { countEvent, ORDERS } from "../../lib/platform/business-metrics";
 import { runEvery } from "../../lib/platform/periodic";
-import { Channels, type Address, type Card, type Cart, type LineItem, type Order, type Page, type Payment, type Product, type ShipmentFact } from "../../lib/contract/contract";
+import {
+	Channels,
+	type Address,
+	type Card,
+	type Cart,
+	type LineItem,
+	type Order,
+	type Page,
+	type Payment,
+	type Product,
+	type ShipmentFact,
+} from "../../lib/contract/contract";
 import { idRule } from "../../lib/rules/id-rule";
 
 const RECOVERY_SWEEP_MS = 3000;
@@ -120,11 +131,21 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 
 				const now = new Date();
 				const doc: OrderDoc = {
-					_id: randomUUID(), userId: user.id, email: user.email, idemKey, fingerprint: print, items, ...totals(items, cost), currency: cart.currency,
-					status: "PENDING", statusHistory: [{ status: "PENDING", at: now.toISOString() }], shippingAddress,
+					_id: randomUUID(),
+					userId: user.id,
+					email: user.email,
+					idemKey,
+					fingerprint: print,
+					items,
+					...totals(items, cost),
+					currency: cart.currency,
+					status: "PENDING",
+					statusHistory: [{ status: "PENDING", at: now.toISOString() }],
+					shippingAddress,
 					payment: { status: "PENDING", ...cardSummary(payment.card) },
 					lease: { owner: this.broker.nodeID, until: new Date(now.getTime() + this.leaseMs).toISOString() },
-					createdAt: now.toISOString(), updatedAt: now.toISOString(),
+					createdAt: now.toISOString(),
+					updatedAt: now.toISOString(),
 				};
 				// The key's unique index decides: a repeat (or a race) finds the earlier order here.
 				const earlier = await this.place(doc, replay);
@@ -170,15 +191,20 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			async handler(this: OrdersService, ctx: Context<{ id: string }, ClientMeta>): Promise<Order> {
 				const order = await this.visibleOrder(ctx, ctx.params.id);
 				if (order.status === "CANCELLED") return toOrder(order);
-				if (order.status === "PENDING") throw new Errors.MoleculerClientError("The order is still being placed; try again in a moment", 409, "ORDER_IN_PROGRESS");
+				if (order.status === "PENDING")
+					throw new Errors.MoleculerClientError("The order is still being placed; try again in a moment", 409, "ORDER_IN_PROGRESS");
 				if (order.status !== "CONFIRMED" || order.shipment?.status === "SHIPPED") {
 					throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
 				}
 				// Claim the cancellation while the order is still unshipped; the
 				// shipped transition checks the same flag, so exactly one of them wins.
-				const claimed = await this.adapter.updateMany({ _id: order._id, status: "CONFIRMED", "shipment.status": { $ne: "SHIPPED" } }, { $set: { cancelRequested: true } });
+				const claimed = await this.adapter.updateMany(
+					{ _id: order._id, status: "CONFIRMED", "shipment.status": { $ne: "SHIPPED" } },
+					{ $set: { cancelRequested: true } },
+				);
 				const current = await this.load(order._id);
-				if (claimed !== 1 && !current.cancelRequested) throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
+				if (claimed !== 1 && !current.cancelRequested)
+					throw new Errors.MoleculerClientError("A shipped order cannot be cancelled", 409, "ORDER_SHIPPED");
 				return toOrder(await cancelByCustomer(this.sagaPorts(ctx), current));
 			},
 		},
@@ -192,7 +218,10 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 			group: "orders",
 			async handler(this: OrdersService, shipment: ShipmentFact) {
 				const info = { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, status: shipment.status };
-				await this.adapter.updateMany({ _id: shipment.orderId, shipment: { $exists: false } }, { $set: { shipment: info, updatedAt: new Date().toISOString() } });
+				await this.adapter.updateMany(
+					{ _id: shipment.orderId, shipment: { $exists: false } },
+					{ $set: { shipment: info, updatedAt: new Date().toISOString() } },
+				);
 			},
 		},
 		[Channels.SHIPMENT_SHIPPED]: {
@@ -238,7 +267,9 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 				cart.items.map(async item => {
 					const product = await ctx.call<Product, object>("products.get", { id: item.productId }).catch(err => {
 						if ((err as { code?: number }).code === 404) {
-							throw new Errors.MoleculerClientError("A product in the cart is no longer sold", 422, "PRODUCT_UNAVAILABLE", { productId: item.productId });
+							throw new Errors.MoleculerClientError("A product in the cart is no longer sold", 422, "PRODUCT_UNAVAILABLE", {
+								productId: item.productId,
+							});
 						}
 						throw err;
 					});
@@ -284,7 +315,10 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		async writeMove(this: OrdersService, order: OrderDoc, { from, to, guard, set, fact: announced }: StatusChange): Promise<OrderDoc | null> {
 			const now = new Date().toISOString();
 			const update = { $set: { status: to, updatedAt: now, ...set }, $push: { statusHistory: { status: to, at: now } } };
-			const moved = (await this.adapter.findOneAndUpdate({ _id: order._id, status: { $in: from }, ...guard }, announced ? withFacts(update, fact(announced.channel, announced.payload)) : update)) as (OrderDoc & { outbox?: OutboxFact[] }) | null;
+			const moved = (await this.adapter.findOneAndUpdate(
+				{ _id: order._id, status: { $in: from }, ...guard },
+				announced ? withFacts(update, fact(announced.channel, announced.payload)) : update,
+			)) as (OrderDoc & { outbox?: OutboxFact[] }) | null;
 			if (!moved) return null;
 			countEvent(this.broker, ORDERS, { status: to });
 			if (announced) await this.publishFacts(moved._id, moved.outbox);
@@ -295,11 +329,17 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 		async recoverPending(this: OrdersService): Promise<void> {
 			const now = new Date();
 			const stale = (await this.adapter.find({ query: { status: "PENDING", "lease.until": { $lt: now.toISOString() } }, limit: 20 })) as OrderDoc[];
-			const cutShort = (await this.adapter.find({ query: { status: "CONFIRMED", cancelRequested: true, updatedAt: { $lt: new Date(now.getTime() - this.leaseMs).toISOString() } }, limit: 20 })) as OrderDoc[];
+			const cutShort = (await this.adapter.find({
+				query: { status: "CONFIRMED", cancelRequested: true, updatedAt: { $lt: new Date(now.getTime() - this.leaseMs).toISOString() } },
+				limit: 20,
+			})) as OrderDoc[];
 			for (const order of [...stale, ...cutShort]) {
 				const lease = { owner: this.broker.nodeID, until: new Date(now.getTime() + this.leaseMs).toISOString() };
 				// Take the lease only if nobody else took it since we read it.
-				const taken = await this.adapter.updateMany({ _id: order._id, "lease.until": order.lease.until, "lease.owner": order.lease.owner }, { $set: { lease, updatedAt: now.toISOString() } });
+				const taken = await this.adapter.updateMany(
+					{ _id: order._id, "lease.until": order.lease.until, "lease.owner": order.lease.owner },
+					{ $set: { lease, updatedAt: now.toISOString() } },
+				);
 				if (taken !== 1) continue;
 				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { requestID: `recovery-${order._id}` }) as Context;
 				try {
@@ -317,7 +357,11 @@ const OrdersService: DbServiceSchema<OrdersService> = {
 	},
 
 	started(this: OrdersService) {
-		this.stopRecovery = runEvery(RECOVERY_SWEEP_MS, () => this.recoverPending(), err => this.logger.warn(`Recovery sweep failed: ${err.message}`));
+		this.stopRecovery = runEvery(
+			RECOVERY_SWEEP_MS,
+			() => this.recoverPending(),
+			err => this.logger.warn(`Recovery sweep failed: ${err.message}`),
+		);
 	},
 
 	stopped(this: OrdersService) {

@@ -5,7 +5,18 @@
 // the one that took the request, or one that took over its lapsed lease.
 // What the steps reach (other services, the order's document) comes in as
 // SagaPorts.
-import { Channels, type CancelReason, type Card, type Cents, type CurrencyCode, type LineItem, type OrderCancelled, type OrderConfirmed, type OrderFact, type Payment } from "../../lib/contract/contract";
+import {
+	Channels,
+	type CancelReason,
+	type Card,
+	type Cents,
+	type CurrencyCode,
+	type LineItem,
+	type OrderCancelled,
+	type OrderConfirmed,
+	type OrderFact,
+	type Payment,
+} from "../../lib/contract/contract";
 import type { OrderDoc } from "./order";
 import { moveStatus, type StatusStore } from "./status-moves";
 

@@ -24,7 +24,6 @@ interface PaymentsService extends DbService {
 	refundCaptured(doc: PaymentDoc): Promise<void>;
 }
 
-
 function toPayment(doc: PaymentDoc): Payment {
 	const { orderId, amount, currency, status, brand, last4, declineReason } = doc;
 	return { orderId, amount, currency, status, brand, last4, ...(declineReason && { declineReason }) };
@@ -68,7 +67,9 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 				const now = new Date().toISOString();
 				const fresh: PaymentDoc = { _id: orderId, orderId, amount, currency, status: "PENDING", ...cardSummary(card), refundRequested: false };
 				// Already there: an earlier attempt, or a refund that voided the order first.
-				const existing = (await insertIfAbsent(this.adapter.insert({ ...fresh, createdAt: now, updatedAt: now }))) ? fresh : (await this.record(orderId))!;
+				const existing = (await insertIfAbsent(this.adapter.insert({ ...fresh, createdAt: now, updatedAt: now })))
+					? fresh
+					: (await this.record(orderId))!;
 				if (existing.status !== "PENDING" && existing.status !== "FAILED") return toPayment(existing);
 				if (existing.declineReason === "voided") return toPayment(existing);
 
@@ -84,7 +85,12 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 					const declined = await this.transition(orderId, ["PENDING", "FAILED"], { status: "DECLINED", declineReason: outcome.reason });
 					if (declined) return toPayment(declined);
 				} else {
-					const captured = await this.transition(orderId, ["PENDING", "FAILED"], { status: "CAPTURED", reference: outcome.reference }, { refundRequested: false });
+					const captured = await this.transition(
+						orderId,
+						["PENDING", "FAILED"],
+						{ status: "CAPTURED", reference: outcome.reference },
+						{ refundRequested: false },
+					);
 					if (captured) return toPayment(captured);
 					// A refund was asked for while the provider was capturing: give the money back.
 					const doc = (await this.record(orderId))!;
@@ -102,7 +108,21 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 				const { orderId } = ctx.params;
 				const now = new Date().toISOString();
 				// No charge yet: a tombstone makes any later charge attempt a no-op.
-				await insertIfAbsent(this.adapter.insert({ _id: orderId, orderId, amount: 0, currency: "USD", status: "FAILED", brand: "", last4: "", declineReason: "voided", refundRequested: true, createdAt: now, updatedAt: now }));
+				await insertIfAbsent(
+					this.adapter.insert({
+						_id: orderId,
+						orderId,
+						amount: 0,
+						currency: "USD",
+						status: "FAILED",
+						brand: "",
+						last4: "",
+						declineReason: "voided",
+						refundRequested: true,
+						createdAt: now,
+						updatedAt: now,
+					}),
+				);
 				const doc = (await this.record(orderId))!;
 				if (doc.status === "CAPTURED") await this.refundCaptured(doc);
 				else if (doc.status === "PENDING") await this.transition(orderId, ["PENDING"], { refundRequested: true });
@@ -130,7 +150,10 @@ const PaymentsService: DbServiceSchema<PaymentsService> = {
 		},
 
 		async transition(this: PaymentsService, orderId, from, set, extra = {}): Promise<PaymentDoc | null> {
-			const moved = (await this.adapter.findOneAndUpdate({ _id: orderId, status: { $in: from }, ...extra }, { $set: { ...set, updatedAt: new Date().toISOString() } })) as PaymentDoc | null;
+			const moved = (await this.adapter.findOneAndUpdate(
+				{ _id: orderId, status: { $in: from }, ...extra },
+				{ $set: { ...set, updatedAt: new Date().toISOString() } },
+			)) as PaymentDoc | null;
 			if (moved && set.status) countEvent(this.broker, PAYMENTS, { outcome: set.status });
 			return moved;
 		},

@@ -11,7 +11,11 @@ export const productFields = {
 	description: { type: "string", trim: true, max: 4000, default: "" },
 	price: { type: "number", integer: true, min: 0, max: 100_000_000 },
 	currency: { type: "string", pattern: "^[A-Z]{3}$", default: "USD", messages: { stringPattern: "currency must be an ISO 4217 code such as USD" } },
-	category: { type: "string", pattern: "^[a-z0-9][a-z0-9-]{0,39}$", messages: { stringPattern: "category must be a lower-case slug of at most 40 characters" } },
+	category: {
+		type: "string",
+		pattern: "^[a-z0-9][a-z0-9-]{0,39}$",
+		messages: { stringPattern: "category must be a lower-case slug of at most 40 characters" },
+	},
 } as const;
 
 /** Query-string rules for browsing: strings from the URL are converted, and bounded. */

@@ -9,7 +9,6 @@ import { SERVER_SELECTION_TIMEOUT_MS } from "../../lib/platform/service-mongo-ad
 import type { NewProduct, Page, Product, ProductChanges, ProductQuery, Recommendations } from "../../lib/contract/contract";
 import { idRule } from "../../lib/rules/id-rule";
 
-
 const optional = Object.fromEntries(
 	Object.entries(productFields).map(([name, rule]) => {
 		// eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -82,7 +81,11 @@ const ProductsService: DbServiceSchema = {
 				await this.findEntity(ctx, id); // 404 for a product the catalog does not have
 				try {
 					// A short timeout and one retry: a dead node's share goes to a live one.
-					return await ctx.call<Recommendations, object>("recommendations.forProduct", { productId: id, ...(limit !== undefined && { limit }) }, { timeout: 2000, retries: 1 });
+					return await ctx.call<Recommendations, object>(
+						"recommendations.forProduct",
+						{ productId: id, ...(limit !== undefined && { limit }) },
+						{ timeout: 2000, retries: 1 },
+					);
 				} catch (err) {
 					const { code, type } = err as { code?: number; type?: string };
 					const unreachable = type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || !code || code >= 500;

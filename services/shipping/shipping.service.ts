@@ -7,7 +7,15 @@ import { fact, Outbox, outboxFields, withFacts, type OutboxFact, type OutboxServ
 import { readEnv, shippingWebhookSecret } from "../../lib/platform/env";
 import { insertIfAbsent } from "../../lib/platform/db-errors";
 import { CARRIER, nextStatus, predecessors, quote, signatureValid, trackingNumber } from "./shipment";
-import { Channels, type LineItem, type OrderCancelled, type OrderConfirmed, type Shipment, type ShipmentFact, type ShipmentStatus } from "../../lib/contract/contract";
+import {
+	Channels,
+	type LineItem,
+	type OrderCancelled,
+	type OrderConfirmed,
+	type Shipment,
+	type ShipmentFact,
+	type ShipmentStatus,
+} from "../../lib/contract/contract";
 import { idRule } from "../../lib/rules/id-rule";
 
 interface ShipmentDoc extends Shipment {
@@ -34,7 +42,14 @@ function toShipment(doc: ShipmentDoc): Shipment {
 }
 
 function shipmentFact(channel: string, doc: ShipmentDoc, status: ShipmentStatus) {
-	return fact(channel, { orderId: doc.orderId, userId: doc.userId, email: doc.email, carrier: doc.carrier, trackingNumber: doc.trackingNumber, status } satisfies Omit<ShipmentFact, "factId">);
+	return fact(channel, {
+		orderId: doc.orderId,
+		userId: doc.userId,
+		email: doc.email,
+		carrier: doc.carrier,
+		trackingNumber: doc.trackingNumber,
+		status,
+	} satisfies Omit<ShipmentFact, "factId">);
 }
 
 const ShippingService: DbServiceSchema<ShippingService> = {
@@ -66,7 +81,10 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 				status: { type: "enum", values: ["SHIPPED", "DELIVERED"] },
 				$$strict: "remove",
 			},
-			async handler(this: ShippingService, ctx: Context<{ eventId: string; trackingNumber: string; status: ShipmentStatus }, { rawBody?: string; signature?: string }>): Promise<void> {
+			async handler(
+				this: ShippingService,
+				ctx: Context<{ eventId: string; trackingNumber: string; status: ShipmentStatus }, { rawBody?: string; signature?: string }>,
+			): Promise<void> {
 				if (!signatureValid(ctx.meta.rawBody, ctx.meta.signature, this.webhookSecret)) {
 					const err = new Errors.MoleculerClientError("Missing or wrong signature", 401, "INVALID_SIGNATURE");
 					err.name = "UnAuthorizedError";
@@ -106,7 +124,20 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			async handler(this: ShippingService, ctx: Context<{ orderId: string; userId: string }>): Promise<void> {
 				const { orderId, userId } = ctx.params;
 				const now = new Date().toISOString();
-				const placeholder = { _id: orderId, orderId, userId, email: "", carrier: CARRIER, trackingNumber: trackingNumber(), status: "CANCELLED", events: {}, outbox: [], outboxPending: false, createdAt: now, updatedAt: now };
+				const placeholder = {
+					_id: orderId,
+					orderId,
+					userId,
+					email: "",
+					carrier: CARRIER,
+					trackingNumber: trackingNumber(),
+					status: "CANCELLED",
+					events: {},
+					outbox: [],
+					outboxPending: false,
+					createdAt: now,
+					updatedAt: now,
+				};
 				if (await insertIfAbsent(this.adapter.insert(placeholder))) return;
 				const doc = (await this.adapter.findById(orderId)) as ShipmentDoc;
 				if (doc.status === "CANCELLED" || (await this.moveStatus(doc, "CANCELLED"))) return;
@@ -131,12 +162,19 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			async handler(this: ShippingService, order: OrderConfirmed) {
 				const now = new Date().toISOString();
 				const doc: ShipmentDoc = {
-					_id: order.orderId, orderId: order.orderId, userId: order.userId, email: order.email,
-					carrier: CARRIER, trackingNumber: trackingNumber(), status: "CREATED", events: {},
+					_id: order.orderId,
+					orderId: order.orderId,
+					userId: order.userId,
+					email: order.email,
+					carrier: CARRIER,
+					trackingNumber: trackingNumber(),
+					status: "CREATED",
+					events: {},
 				};
 				const facts = [shipmentFact(Channels.SHIPMENT_CREATED, doc, "CREATED")];
 				// The order id is the document id: a redelivered fact cannot make a second shipment.
-				if (await insertIfAbsent(this.adapter.insert({ ...doc, outbox: facts, outboxPending: true, createdAt: now, updatedAt: now }))) await this.publishFacts(order.orderId, facts);
+				if (await insertIfAbsent(this.adapter.insert({ ...doc, outbox: facts, outboxPending: true, createdAt: now, updatedAt: now })))
+					await this.publishFacts(order.orderId, facts);
 				else await this.publishOutbox(order.orderId);
 			},
 		},
@@ -157,7 +195,9 @@ const ShippingService: DbServiceSchema<ShippingService> = {
 			const condition = { _id: doc._id, status: { $in: from }, ...(eventId && { [`events.${eventId}`]: { $exists: false } }) };
 			const set = { status, updatedAt: new Date().toISOString(), ...(eventId && { [`events.${eventId}`]: true }) };
 			const channel = FACT_OF[status]!;
-			const moved = (await this.adapter.findOneAndUpdate(condition, withFacts({ $set: set }, shipmentFact(channel, doc, status)))) as { outbox?: OutboxFact[] } | null;
+			const moved = (await this.adapter.findOneAndUpdate(condition, withFacts({ $set: set }, shipmentFact(channel, doc, status)))) as {
+				outbox?: OutboxFact[];
+			} | null;
 			if (moved) await this.publishFacts(doc._id, moved.outbox);
 			return moved != null;
 		},

@@ -28,8 +28,10 @@ function invalidCredentials(): Errors.MoleculerClientError {
 
 /** The ERROR an operator sees when ADMIN_EMAIL names a customer's account. */
 function adminEmailTaken(email: string): string {
-	return `ADMIN_EMAIL ${email} belongs to an existing account that is not an admin; it was NOT promoted. `
-		+ "There is no admin until ADMIN_EMAIL names a new address (or that account is removed).";
+	return (
+		`ADMIN_EMAIL ${email} belongs to an existing account that is not an admin; it was NOT promoted. ` +
+		"There is no admin until ADMIN_EMAIL names a new address (or that account is removed)."
+	);
 }
 
 interface UsersService extends OutboxService {
@@ -71,7 +73,9 @@ const UsersService: DbServiceSchema<UsersService> = {
 			params: { name: { ...nameRule, optional: true }, $$strict: "remove" },
 			handler(this: DbService, ctx: Context<{ name?: string }, ClientMeta>): Promise<User> {
 				if (ctx.params.name === undefined) {
-					throw new Errors.ValidationError("Nothing to update", "VALIDATION_ERROR", [{ type: "required", field: "name", message: "The 'name' field is required." }]);
+					throw new Errors.ValidationError("Nothing to update", "VALIDATION_ERROR", [
+						{ type: "required", field: "name", message: "The 'name' field is required." },
+					]);
 				}
 				return this.updateEntity(ctx, currentUser(ctx).id, { name: ctx.params.name });
 			},
@@ -126,7 +130,13 @@ const UsersService: DbServiceSchema<UsersService> = {
 				// The welcome fact is written with the user, so it cannot be lost.
 				const registered = fact(Channels.USER_REGISTERED, { userId: id, email: normalized, name } satisfies Omit<UserRegistered, "factId">);
 				const user = await this.createEntity<User>(ctx, {
-					_id: id, email: normalized, name, roles, passwordHash: await hashPassword(password), outbox: [registered], outboxPending: true,
+					_id: id,
+					email: normalized,
+					name,
+					roles,
+					passwordHash: await hashPassword(password),
+					outbox: [registered],
+					outboxPending: true,
 				});
 				await this.publishFacts(user.id, [registered]);
 				return user;

@@ -37,9 +37,16 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 			url: `http://127.0.0.1:${ports[i]}`,
 			metricsUrl: `http://127.0.0.1:${ports[i + 4]}/metrics`,
 		}));
-		workers = [2, 3].map(i => ({ node: cluster.start(`products${i - 1}`, "products", { METRICS_PORT: String(ports[i]) }), metricsUrl: `http://127.0.0.1:${ports[i]}/metrics` }));
+		workers = [2, 3].map(i => ({
+			node: cluster.start(`products${i - 1}`, "products", { METRICS_PORT: String(ports[i]) }),
+			metricsUrl: `http://127.0.0.1:${ports[i]}/metrics`,
+		}));
 		for (const { url } of gateways) {
-			await waitFor(async () => (await request(`${url}/api/products`, asClient("192.0.2.1"))).status === 200, 60_000, () => cluster.logs());
+			await waitFor(
+				async () => (await request(`${url}/api/products`, asClient("192.0.2.1"))).status === 200,
+				60_000,
+				() => cluster.logs(),
+			);
 		}
 		// A third process joins like a REPL would, to make changes HTTP does not expose yet.
 		client = await clientNode(env);
@@ -86,7 +93,11 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 		const firsts = await Promise.all(gateways.map(gateway => request<Page<Product>>(url(gateway), { headers })));
 		const etag = firsts[0].headers.get("etag")!;
 		expect(firsts[1].headers.get("etag")).toBe(etag); // the same bytes, whichever gateway sent them
-		const listed = async () => (await Promise.all(workers.map(async ({ metricsUrl }) => metricCount(await (await fetch(metricsUrl)).text(), "products.list")))).reduce((a, b) => a + b, 0);
+		const listed = async () =>
+			(await Promise.all(workers.map(async ({ metricsUrl }) => metricCount(await (await fetch(metricsUrl)).text(), "products.list")))).reduce(
+				(a, b) => a + b,
+				0,
+			);
 		const before = await listed();
 		for (let i = 0; i < 10; i++) {
 			for (const gateway of gateways) expect((await fetch(url(gateway), { headers: { ...headers, "If-None-Match": etag } })).status).toBe(304);
@@ -126,12 +137,13 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 		expect((await request(`${gateways[0].url}/health/ready`)).status).toBe(200);
 		// Refused at the front door, and still in the series operators and the dashboard read.
 		const metrics = await Promise.all(gateways.map(async ({ metricsUrl }) => (await fetch(metricsUrl)).text()));
-		const refusals = metrics.map(text => metricSum(text, "moleculer_request_error_total", ['action="api.rest"', 'errorCode="429"'])).reduce((a, b) => a + b, 0);
+		const refusals = metrics
+			.map(text => metricSum(text, "moleculer_request_error_total", ['action="api.rest"', 'errorCode="429"']))
+			.reduce((a, b) => a + b, 0);
 		expect(refusals).toBeGreaterThanOrEqual(12);
 		for (const text of metrics) {
 			expect(metricSum(text, "moleculer_request_total", ['action="api.rest"', 'type="local"'])).toBeGreaterThan(20);
 			expect(metricSum(text, "moleculer_request_time_bucket", ['action="api.rest"', 'le="+Inf"'])).toBeGreaterThan(20);
 		}
 	});
-
 });

@@ -18,7 +18,9 @@ import type { Availability, ErrorBody, Notification, Order, Page } from "../../l
 describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 	const namespace = uniqueName("shop");
 	const env = clusterEnv(namespace, {
-		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000", ORDER_LEASE_MS: "4000",
+		RATE_LIMIT: "100000",
+		AUTH_RATE_LIMIT: "100000",
+		ORDER_LEASE_MS: "4000",
 	});
 	const cluster = new Cluster(env);
 	let url = "";
@@ -52,8 +54,16 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 		start("notifications", "notifications");
 		client = await clientNode(env);
 		await client.waitForServices(["products", "inventory", "auth", "users", "orders", "carts", "payments", "shipping", "notifications"], 60_000);
-		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
-		await waitFor(async () => (await request<Availability>(`${url}/api/inventory/${(await someProduct(url, "electronics", 0)).id}`)).body.available > 0, 30_000, () => cluster.logs());
+		await waitFor(
+			async () => (await request(`${url}/health/ready`)).status === 200,
+			30_000,
+			() => cluster.logs(),
+		);
+		await waitFor(
+			async () => (await request<Availability>(`${url}/api/inventory/${(await someProduct(url, "electronics", 0)).id}`)).body.available > 0,
+			30_000,
+			() => cluster.logs(),
+		);
 		admin = await Shopper.admin(url);
 	});
 	afterAll(async () => {
@@ -69,13 +79,30 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 		expect(placed.body).toMatchObject({ status: "CONFIRMED", payment: { status: "CAPTURED" } });
 		const id = placed.body.id;
 
-		const withShipment = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.shipment != null);
+		const withShipment = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.shipment != null,
+		);
 		expect(withShipment.body.shipment!.status).toBe("CREATED");
 		expect((await admin.call("POST", `/shipments/${id}/advance`)).status).toBe(200);
-		await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "SHIPPED");
+		await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.status === "SHIPPED",
+		);
 		const event = JSON.stringify({ eventId: `evt-${randomUUID()}`, trackingNumber: withShipment.body.shipment!.trackingNumber, status: "DELIVERED" });
-		expect((await request(`${url}/api/shipping/webhook`, { method: "POST", rawBody: event, headers: { "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) } })).status).toBe(204);
-		const delivered = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "DELIVERED");
+		expect(
+			(
+				await request(`${url}/api/shipping/webhook`, {
+					method: "POST",
+					rawBody: event,
+					headers: { "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) },
+				})
+			).status,
+		).toBe(204);
+		const delivered = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.status === "DELIVERED",
+		);
 		expect(delivered.body.statusHistory.map(h => h.status)).toEqual(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"]);
 
 		const templates = async () => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
@@ -104,7 +131,11 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 
 		start("notifications", "notifications");
 		for (const [i, shopper] of shoppers.entries()) {
-			const inbox = await eventually(() => shopper.call<Page<Notification>>("GET", "/notifications"), res => res.status === 200 && res.body.rows.some(n => n.template === "order-confirmed"), 30_000);
+			const inbox = await eventually(
+				() => shopper.call<Page<Notification>>("GET", "/notifications"),
+				res => res.status === 200 && res.body.rows.some(n => n.template === "order-confirmed"),
+				30_000,
+			);
 			expect(inbox.body.rows.filter(n => n.template === "order-confirmed").map(n => n.orderId)).toEqual([orders[i].body.id]);
 		}
 		await settled();
@@ -122,7 +153,11 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 
 		start("payments", "payments");
 		await client.waitForServices(["payments"], 30_000);
-		const retried = await eventually(() => shopper.checkout(cards.ok), res => res.status === 201, 20_000);
+		const retried = await eventually(
+			() => shopper.checkout(cards.ok),
+			res => res.status === 201,
+			20_000,
+		);
 		expect(retried.body.status).toBe("CONFIRMED");
 		await settled();
 	});
@@ -144,7 +179,11 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 		start("orders1", "orders,carts");
 		const final = await settled();
 		expect(final.counts.pending).toBe(0);
-		const level = (await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.all", { pageSize: 500 })).find(l => l.productId === product.id)!;
+		const level = (
+			await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.all", {
+				pageSize: 500,
+			})
+		).find(l => l.productId === product.id)!;
 		expect(level.available + level.reserved + level.sold).toBe(level.received);
 		expect(level.reserved).toBe(0);
 	});

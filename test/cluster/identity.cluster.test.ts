@@ -13,11 +13,13 @@ const password = "correct horse battery staple";
 
 describeWithServers(["nats", "redis", "mongo"], "identity cluster", () => {
 	const namespace = uniqueName("id");
-	const cluster = new Cluster(clusterEnv(namespace, {
-		AUTH_RATE_LIMIT: "6",
-		// As behind a load balancer: the gateways believe X-Forwarded-For from it.
-		TRUSTED_PROXIES: "127.0.0.1",
-	}));
+	const cluster = new Cluster(
+		clusterEnv(namespace, {
+			AUTH_RATE_LIMIT: "6",
+			// As behind a load balancer: the gateways believe X-Forwarded-For from it.
+			TRUSTED_PROXIES: "127.0.0.1",
+		}),
+	);
 	let client = 0;
 	/** A distinct client address per request, so only per-account limits apply. */
 	const from = () => ({ "x-forwarded-for": `198.51.100.${++client}` });
@@ -31,7 +33,13 @@ describeWithServers(["nats", "redis", "mongo"], "identity cluster", () => {
 		gateways = ports.map(port => `http://127.0.0.1:${port}`);
 		for (const url of gateways) {
 			// Each probe is a fresh client and account, so a slow start spends no one's login budget.
-			await waitFor(async () => (await request(`${url}/api/auth/login`, { method: "POST", body: { email: `probe.${client}@example.com`, password }, headers: from() })).status === 401, 60_000, () => cluster.logs());
+			await waitFor(
+				async () =>
+					(await request(`${url}/api/auth/login`, { method: "POST", body: { email: `probe.${client}@example.com`, password }, headers: from() }))
+						.status === 401,
+				60_000,
+				() => cluster.logs(),
+			);
 		}
 	});
 	afterAll(() => cluster.stopAll());
@@ -39,17 +47,23 @@ describeWithServers(["nats", "redis", "mongo"], "identity cluster", () => {
 	it("creates exactly one account when the same email registers through both gateways at once", async () => {
 		const email = `race.${Date.now()}@example.com`;
 		const attempts = await Promise.all(
-			Array.from({ length: 8 }, (_, i) => request(`${gateways[i % 2]}/api/auth/register`, { method: "POST", body: { email, password, name: "Race" }, headers: from() })),
+			Array.from({ length: 8 }, (_, i) =>
+				request(`${gateways[i % 2]}/api/auth/register`, { method: "POST", body: { email, password, name: "Race" }, headers: from() }),
+			),
 		);
 		expect(attempts.map(r => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
 	});
 
 	it("refuses a logged-out session's access token on the other gateway at once", async () => {
 		const email = `logout.${Date.now()}@example.com`;
-		const session = (await request<AuthResult>(`${gateways[0]}/api/auth/register`, { method: "POST", body: { email, password, name: "L" }, headers: from() })).body;
+		const session = (
+			await request<AuthResult>(`${gateways[0]}/api/auth/register`, { method: "POST", body: { email, password, name: "L" }, headers: from() })
+		).body;
 		const headers = { authorization: `Bearer ${session.accessToken}` };
 		for (const url of gateways) expect((await request(`${url}/api/users/me`, { headers })).status).toBe(200); // now cached
-		expect((await request(`${gateways[0]}/api/auth/logout`, { method: "POST", body: { refreshToken: session.refreshToken }, headers: from() })).status).toBe(204);
+		expect(
+			(await request(`${gateways[0]}/api/auth/logout`, { method: "POST", body: { refreshToken: session.refreshToken }, headers: from() })).status,
+		).toBe(204);
 		for (const url of gateways) expect((await request(`${url}/api/users/me`, { headers })).status).toBe(401);
 	});
 
@@ -59,11 +73,15 @@ describeWithServers(["nats", "redis", "mongo"], "identity cluster", () => {
 		const attacker = from();
 		const statuses: number[] = [];
 		for (let i = 0; i < 8; i++) {
-			statuses.push((await request(`${gateways[i % 2]}/api/auth/login`, { method: "POST", body: { email, password: `guess number ${i}` }, headers: attacker })).status);
+			statuses.push(
+				(await request(`${gateways[i % 2]}/api/auth/login`, { method: "POST", body: { email, password: `guess number ${i}` }, headers: attacker }))
+					.status,
+			);
 		}
 		expect(statuses.slice(0, 6)).toEqual([401, 401, 401, 401, 401, 401]);
 		expect(statuses.slice(6)).toEqual([429, 429]);
 		// The owner, from an address of their own, through either gateway.
-		for (const url of gateways) expect((await request(`${url}/api/auth/login`, { method: "POST", body: { email, password }, headers: from() })).status).toBe(200);
+		for (const url of gateways)
+			expect((await request(`${url}/api/auth/login`, { method: "POST", body: { email, password }, headers: from() })).status).toBe(200);
 	});
 });

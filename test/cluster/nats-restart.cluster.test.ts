@@ -45,7 +45,11 @@ describeWithTools("cluster through a NATS restart", { "nats-server": natsServerB
 		await nats.restart();
 		const upAt = Date.now();
 		// Every node reconnects on its own; the gateway serves again.
-		await waitFor(async () => (await browse(-1)).status === 200, 30_000, () => cluster.logs());
+		await waitFor(
+			async () => (await browse(-1)).status === 200,
+			30_000,
+			() => cluster.logs(),
+		);
 		await sleep(2000);
 		const answers = await load.stop();
 

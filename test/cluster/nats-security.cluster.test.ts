@@ -30,12 +30,30 @@ function makePki(dir: string): Pki {
 	const openssl = (...args: string[]) => execFileSync(tools.openssl!, args, { cwd: dir, stdio: "pipe" });
 	const file = (name: string) => path.join(dir, name);
 	const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-	const makeCa = (name: string) => openssl("req", "-x509", ...newKey, "-keyout", `${name}-key.pem`, "-out", `${name}.pem`, "-days", "1", "-subj", `/CN=${name}`);
+	const makeCa = (name: string) =>
+		openssl("req", "-x509", ...newKey, "-keyout", `${name}-key.pem`, "-out", `${name}.pem`, "-days", "1", "-subj", `/CN=${name}`);
 	let serial = 1;
 	const issue = (name: string, ca: string, extensions: string) => {
 		writeFileSync(file(`${name}.ext`), extensions);
 		openssl("req", ...newKey, "-keyout", `${name}-key.pem`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-		openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}-key.pem`, "-set_serial", String(serial++), "-days", "1", "-out", `${name}.pem`, "-extfile", `${name}.ext`);
+		openssl(
+			"x509",
+			"-req",
+			"-in",
+			`${name}.csr`,
+			"-CA",
+			`${ca}.pem`,
+			"-CAkey",
+			`${ca}-key.pem`,
+			"-set_serial",
+			String(serial++),
+			"-days",
+			"1",
+			"-out",
+			`${name}.pem`,
+			"-extfile",
+			`${name}.ext`,
+		);
 		return { cert: file(`${name}.pem`), key: file(`${name}-key.pem`) };
 	};
 	makeCa("shop-ca");
@@ -116,7 +134,7 @@ describeWithTools("NATS with mutual TLS and a password between nodes", { "nats-s
 	});
 
 	it("connects both the transporter and the channels adapter of every node with TLS and the password", async () => {
-		const connz = await (await fetch(`http://127.0.0.1:${nats!.monitorPort}/connz?auth=1`)).json() as {
+		const connz = (await (await fetch(`http://127.0.0.1:${nats!.monitorPort}/connz?auth=1`)).json()) as {
 			connections: { tls_version?: string; authorized_user?: string }[];
 		};
 		// Two nodes, each with a transporter connection and a JetStream one.
@@ -132,7 +150,10 @@ describeWithTools("NATS with mutual TLS and a password between nodes", { "nats-s
 	});
 
 	it("turns away a client whose certificate comes from another CA", async () => {
-		await refusal({ tls: { caFile: pki.ca, certFile: pki.stranger.cert, keyFile: pki.stranger.key }, authenticator: usernamePasswordAuthenticator(user, password) });
+		await refusal({
+			tls: { caFile: pki.ca, certFile: pki.stranger.cert, keyFile: pki.stranger.key },
+			authenticator: usernamePasswordAuthenticator(user, password),
+		});
 		await waitFor(async () => /TLS handshake error: .*(unknown authority|bad certificate)/.test(nats!.log), 5000, describeFailure);
 	});
 

@@ -29,11 +29,19 @@ describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 		python.push(cluster.startPython("py1", "recommendations"), cluster.startPython("py2", "recommendations"));
 		client = await clientNode(env);
 		await client.waitForServices(["products", "orders", "recommendations"], 60_000);
-		await waitFor(async () => {
-			const endpoints = client.registry.getActionEndpoints("recommendations.forProduct");
-			return (endpoints?.count() ?? 0) === 2;
-		}, 30_000, () => cluster.logs());
-		await waitFor(async () => (await request(`${url}/health/ready`)).status === 200, 30_000, () => cluster.logs());
+		await waitFor(
+			async () => {
+				const endpoints = client.registry.getActionEndpoints("recommendations.forProduct");
+				return (endpoints?.count() ?? 0) === 2;
+			},
+			30_000,
+			() => cluster.logs(),
+		);
+		await waitFor(
+			async () => (await request(`${url}/health/ready`)).status === 200,
+			30_000,
+			() => cluster.logs(),
+		);
 	});
 	afterAll(async () => {
 		await client?.stop();
@@ -49,14 +57,23 @@ describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 
 	it("learns from confirmed orders on JetStream and answers through the gateway", async () => {
 		const [a, b] = [await someProduct(url, "toys", 0), await someProduct(url, "toys", 1)];
-		await waitFor(async () => (await request<{ available: number }>(`${url}/api/inventory/${a.id}`)).body.available > 0, 30_000, () => cluster.logs());
+		await waitFor(
+			async () => (await request<{ available: number }>(`${url}/api/inventory/${a.id}`)).body.available > 0,
+			30_000,
+			() => cluster.logs(),
+		);
 		const shopper = await Shopper.register(url);
 		await shopper.addToCart(a.id, 1);
 		await shopper.addToCart(b.id, 1);
 		expect((await shopper.checkout()).body.status).toBe("CONFIRMED");
 
 		// Both Python nodes read the whole stream, so either answers the same.
-		for (const nodeID of pythonIds) await eventually(() => stats(nodeID), s => s.orders >= 1, 20_000);
+		for (const nodeID of pythonIds)
+			await eventually(
+				() => stats(nodeID),
+				s => s.orders >= 1,
+				20_000,
+			);
 		const res = await request<Recommendations>(`${url}/api/products/${a.id}/recommendations`);
 		expect(res.status).toBe(200);
 		expect(res.body).toEqual({ productId: a.id, items: [{ productId: b.id, score: 1 }] });
@@ -96,7 +113,11 @@ describeWithServers(["nats", "redis", "mongo"], "polyglot cluster", () => {
 		await python[1].stop("SIGTERM");
 		// The SIGKILLed node leaves the registry once a heartbeat check (every 15 s)
 		// finds it silent for over 15 s: up to 30 s after it died.
-		await waitFor(async () => !client.registry.getActionEndpoints("recommendations.forProduct")?.hasAvailable(), 35_000, () => cluster.logs());
+		await waitFor(
+			async () => !client.registry.getActionEndpoints("recommendations.forProduct")?.hasAvailable(),
+			35_000,
+			() => cluster.logs(),
+		);
 		const degraded = await request<Recommendations>(`${url}/api/products/${product.id}/recommendations`);
 		expect(degraded.status).toBe(200);
 		expect(degraded.body).toEqual({ productId: product.id, items: [] });

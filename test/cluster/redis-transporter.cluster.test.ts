@@ -36,12 +36,20 @@ describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", ()
 		expect([placed.status, placed.body.status]).toEqual([201, "CONFIRMED"]);
 
 		// order.confirmed -> shipping creates a shipment -> shipment.created reaches orders.
-		const shipped = await eventually(() => shopper.call<Order>("GET", `/orders/${placed.body.id}`), res => res.body.shipment != null, 30_000);
+		const shipped = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${placed.body.id}`),
+			res => res.body.shipment != null,
+			30_000,
+		);
 		expect(shipped.body.shipment!.status).toBe("CREATED");
 		const templates = async () => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
 		expect(await eventually(templates, list => list.length === 2, 30_000)).toEqual(["order-confirmed", "welcome"]);
 
-		const report = await eventually(() => checkConsistency((action, params) => client.call(action, params)), r => r.ok, 30_000);
+		const report = await eventually(
+			() => checkConsistency((action, params) => client.call(action, params)),
+			r => r.ok,
+			30_000,
+		);
 		expect(report.violations).toEqual([]);
 	});
 });

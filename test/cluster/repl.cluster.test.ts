@@ -46,7 +46,11 @@ function ownEnv(): NodeJS.ProcessEnv {
 
 /** The table row that starts with `first`, as its cells. */
 function row(output: string, first: string): string[] {
-	const cells = (line: string) => line.split(/[│║]/).slice(1, -1).map(cell => cell.trim());
+	const cells = (line: string) =>
+		line
+			.split(/[│║]/)
+			.slice(1, -1)
+			.map(cell => cell.trim());
 	const line = output.split("\n").find(text => cells(text)[0] === first);
 	if (!line) throw new Error(`No row for ${first} in:\n${output}`);
 	return cells(line);
@@ -96,17 +100,29 @@ describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running 
 		await flaky.start();
 		await flaky.waitForServices(["products", "inventory", "orders", "payments", "shipping", "notifications"], 120_000);
 		// Inventory gives the seeded catalog its stock in the background.
-		await waitFor(async () => (await flaky.call<StockLevel[], object>("inventory.all", { pageSize: 500 })).length === 60, 60_000, () => cluster.logs());
-		await waitFor(async () => (await request(`${url}/api/products?pageSize=1`)).status === 200, 60_000, () => cluster.logs());
+		await waitFor(
+			async () => (await flaky.call<StockLevel[], object>("inventory.all", { pageSize: 500 })).length === 60,
+			60_000,
+			() => cluster.logs(),
+		);
+		await waitFor(
+			async () => (await request(`${url}/api/products?pageSize=1`)).status === 200,
+			60_000,
+			() => cluster.logs(),
+		);
 
 		repl = startRepl(`${namespace}-repl`, { ...ownEnv(), ...env, NODEID: replID });
 		await repl.waitFor(new RegExp(PROMPT.replace("$", "\\$")), 90_000);
 		// Discovery runs on after the prompt: wait until the REPL knows every node.
 		const everyNode = ["gateway", "catalog", "stock", "backoffice", "flaky"].map(id);
-		await waitFor(async () => {
-			const nodes = await repl.run("nodes");
-			return everyNode.every(nodeID => nodes.includes(nodeID));
-		}, 60_000, () => repl.tail());
+		await waitFor(
+			async () => {
+				const nodes = await repl.run("nodes");
+				return everyNode.every(nodeID => nodes.includes(nodeID));
+			},
+			60_000,
+			() => repl.tail(),
+		);
 	}, 300_000);
 
 	afterAll(async () => {
@@ -138,7 +154,8 @@ describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running 
 
 		const rows = json<{ nodeID: string; available: boolean; pid: number; rssMB: number; uptimeSeconds: number }[]>(await repl.run("health --json"));
 		expect(rows.map(r => r.nodeID).sort()).toEqual(["backoffice", "catalog", "flaky", "gateway", "repl", "stock"].map(id).sort());
-		for (const r of rows) expect(r).toMatchObject({ available: true, pid: expect.any(Number), rssMB: expect.any(Number), uptimeSeconds: expect.any(Number) });
+		for (const r of rows)
+			expect(r).toMatchObject({ available: true, pid: expect.any(Number), rssMB: expect.any(Number), uptimeSeconds: expect.any(Number) });
 	});
 
 	it("calls an action with `call` and prints the response", async () => {
@@ -206,7 +223,9 @@ describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running 
 		const views = json<BreakerView[]>(await repl.run("breakers --json"));
 		const own = views.find(view => view.local)!;
 		expect(own.nodeID).toBe(replID);
-		expect(own.tripped).toEqual([expect.objectContaining({ action: "flaky.fail", nodeID: id("flaky"), failures: expect.any(Number), requests: expect.any(Number) })]);
+		expect(own.tripped).toEqual([
+			expect.objectContaining({ action: "flaky.fail", nodeID: id("flaky"), failures: expect.any(Number), requests: expect.any(Number) }),
+		]);
 		const gatewayView = views.find(view => view.nodeID === id("gateway"))!;
 		expect(gatewayView.tripped).toEqual([]);
 		expect(gatewayView).not.toHaveProperty("error");
@@ -214,7 +233,11 @@ describeWithServers(["nats", "redis", "mongo"], "the REPL attached to a running 
 
 	it("shows a node that left as OFFLINE, and a command whose service is gone fails in one line", async () => {
 		await backoffice.stop();
-		await waitFor(async () => row(await repl.run("health"), id("backoffice"))[1] === "OFFLINE", 30_000, () => repl.tail());
+		await waitFor(
+			async () => row(await repl.run("health"), id("backoffice"))[1] === "OFFLINE",
+			30_000,
+			() => repl.tail(),
+		);
 		const output = await repl.run("consistency");
 		expect(output).toMatch(/>> ERROR: Service 'orders\.all' is not (found|available)\. \(SERVICE_NOT_(FOUND|AVAILABLE)\)/);
 		expect(output).not.toMatch(/^\s+at /m); // no stack trace
@@ -243,7 +266,9 @@ describe("the REPL on the embedded app (npm run dev)", () => {
 
 	it("runs the custom commands against the services in the REPL's own process", async () => {
 		// Products seeded themselves at start; seed finds them (stock may still be on its way).
-		expect(await repl.run("seed")).toMatch(/Demo catalog: 0 products created, 60 already there\nDemo stock: +\d+ products? given 100 units, \d+ already had stock/);
+		expect(await repl.run("seed")).toMatch(
+			/Demo catalog: 0 products created, 60 already there\nDemo stock: +\d+ products? given 100 units, \d+ already had stock/,
+		);
 		expect(json(await repl.run("consistency"))).toMatchObject({ ok: true, violations: [] });
 		const health = await repl.run("health");
 		const self = health.split("\n").filter(line => line.includes("(*)"));

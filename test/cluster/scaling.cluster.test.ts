@@ -15,7 +15,8 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 	const namespace = uniqueName("scale");
 	const env = clusterEnv(namespace, {
-		RATE_LIMIT: "1000000", AUTH_RATE_LIMIT: "100000",
+		RATE_LIMIT: "1000000",
+		AUTH_RATE_LIMIT: "100000",
 	});
 	const cluster = new Cluster(env);
 	const gateways: { node: ClusterNode; url: string; port: number }[] = [];
@@ -29,7 +30,8 @@ describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 	/** products.list calls this worker has served (its own Prometheus counter). */
 	const served = async (name: string) => {
 		const text = await (await fetch(workers[name].metricsUrl)).text();
-		return text.split("\n")
+		return text
+			.split("\n")
 			.filter(line => line.startsWith("moleculer_request_total{") && line.includes('action="products.list"'))
 			.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 	};
@@ -44,12 +46,21 @@ describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 		cluster.start("identity", "auth,users");
 		await startWorker("products1");
 		await startWorker("products2");
-		for (const { url } of gateways) await waitFor(async () => (await request(`${url}/api/products`)).status === 200, 60_000, () => cluster.logs());
+		for (const { url } of gateways)
+			await waitFor(
+				async () => (await request(`${url}/api/products`)).status === 200,
+				60_000,
+				() => cluster.logs(),
+			);
 		// Both replicas known to the gateway before the tests measure sharing.
-		await waitFor(async () => {
-			for (let i = 0; i < 10; i++) await browse(i);
-			return (await served("products1")) > 0 && (await served("products2")) > 0;
-		}, 30_000, () => cluster.logs());
+		await waitFor(
+			async () => {
+				for (let i = 0; i < 10; i++) await browse(i);
+				return (await served("products1")) > 0 && (await served("products2")) > 0;
+			},
+			30_000,
+			() => cluster.logs(),
+		);
 	});
 	afterAll(() => cluster.stopAll());
 
@@ -58,7 +69,11 @@ describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 		try {
 			await sleep(1000);
 			await startWorker("products3");
-			await waitFor(async () => (await served("products3")) >= 20, 30_000, () => cluster.logs());
+			await waitFor(
+				async () => (await served("products3")) >= 20,
+				30_000,
+				() => cluster.logs(),
+			);
 		} finally {
 			const answers = await load.stop();
 			expect(failures(answers)).toEqual([]);
@@ -82,11 +97,15 @@ describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 		const admin = await Shopper.admin(gateways[0].url);
 		const reads = startLoad(browse);
 		// A create is not idempotent: never retried, so one sent to the dead node fails.
-		const writes = startLoad(i => fetch(`${gateways[0].url}/api/products`, {
-			method: "POST",
-			headers: { ...admin.headers, "content-type": "application/json" },
-			body: JSON.stringify({ sku: `KILL-${i}-${Date.now() % 1_000_000}`, name: `Kill ${i}`, price: 100, category: "toys" }),
-		}), 2);
+		const writes = startLoad(
+			i =>
+				fetch(`${gateways[0].url}/api/products`, {
+					method: "POST",
+					headers: { ...admin.headers, "content-type": "application/json" },
+					body: JSON.stringify({ sku: `KILL-${i}-${Date.now() % 1_000_000}`, name: `Kill ${i}`, price: 100, category: "toys" }),
+				}),
+			2,
+		);
 		await sleep(1500);
 		await workers.products2.node.stop("SIGKILL");
 		// Until the heartbeat timeout drops the dead node, calls routed to it time out and are retried elsewhere.
@@ -108,14 +127,23 @@ describeWithServers(["nats", "redis", "mongo"], "scaling cluster", () => {
 		const admin = await Shopper.admin(gateways[0].url);
 		const created: Product[] = [];
 		for (let i = 0; i < 5; i++) {
-			const res = await admin.call<Product>("POST", "/products", { sku: `SCALE-${i}-${Date.now() % 1_000_000}`, name: `Scale ${i}`, price: 100 + i, category: "toys" });
+			const res = await admin.call<Product>("POST", "/products", {
+				sku: `SCALE-${i}-${Date.now() % 1_000_000}`,
+				name: `Scale ${i}`,
+				price: 100 + i,
+				category: "toys",
+			});
 			expect(res.status).toBe(201);
 			created.push(res.body);
 		}
 		const shopper = await Shopper.register(gateways[0].url);
 		await gateways[0].node.stop("SIGTERM");
 		gateways[0].node = startGateway("gateway1-restarted", gateways[0].port);
-		await waitFor(async () => (await request(`${gateways[0].url}/health/ready`)).status === 200, 60_000, () => cluster.logs());
+		await waitFor(
+			async () => (await request(`${gateways[0].url}/health/ready`)).status === 200,
+			60_000,
+			() => cluster.logs(),
+		);
 		for (const { url } of gateways) {
 			for (const product of created) expect((await request<Product>(`${url}/api/products/${product.id}`)).body).toEqual(product);
 			expect((await request(`${url}/api/users/me`, { headers: { authorization: `Bearer ${shopper.auth.accessToken}` } })).status).toBe(200);

@@ -18,7 +18,8 @@ interface Span {
 describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
 	const namespace = uniqueName("trace");
 	const env = clusterEnv(namespace, {
-		RATE_LIMIT: "100000", AUTH_RATE_LIMIT: "100000",
+		RATE_LIMIT: "100000",
+		AUTH_RATE_LIMIT: "100000",
 	});
 	const cluster = new Cluster({ ...env, TRACING_EXPORTER: "Event" });
 	const spans: Span[] = [];
@@ -54,10 +55,18 @@ describeWithServers(["nats", "redis", "mongo"], "tracing cluster", () => {
 			expect(placed.body.status).toBe("CONFIRMED");
 			const requestID = placed.headers.get("x-request-id")!;
 			// The exporters send spans every 5 s.
-			const checkout = await eventually(async () => spans.find(span => span.tags.action?.name === "orders.checkout" && span.tags.requestID === requestID), span => span !== undefined, 15_000);
+			const checkout = await eventually(
+				async () => spans.find(span => span.tags.action?.name === "orders.checkout" && span.tags.requestID === requestID),
+				span => span !== undefined,
+				15_000,
+			);
 			expect(checkout).toBeDefined();
 			const ofCheckout = () => spans.filter(span => span.traceID === checkout!.traceID);
-			trace = await eventually(async () => ofCheckout(), list => expected.every(name => actions(list).has(name)), 15_000);
+			trace = await eventually(
+				async () => ofCheckout(),
+				list => expected.every(name => actions(list).has(name)),
+				15_000,
+			);
 			if (expected.every(name => actions(trace).has(name))) break;
 		}
 		expect([...actions(trace)]).toEqual(expect.arrayContaining(expected));

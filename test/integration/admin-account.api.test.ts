@@ -19,8 +19,21 @@ describe("the admin account across restarts", () => {
 
 	/** The identity part of the app on the same data files, its log lines collected. */
 	const boot = (env: EnvOverrides = {}): Promise<TestApp> =>
-		startApp([ApiService, AuthService, UsersService], { NODE_ENV: "development", DATA_DIR: dataDir, METRICS_PORT: "off", AUTH_RATE_LIMIT: "1000", ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined, ...env }, { logs: true });
-	const login = (app: TestApp, email: string, password: string) => request<AuthResult>(`${app.url}/api/auth/login`, { method: "POST", body: { email, password } });
+		startApp(
+			[ApiService, AuthService, UsersService],
+			{
+				NODE_ENV: "development",
+				DATA_DIR: dataDir,
+				METRICS_PORT: "off",
+				AUTH_RATE_LIMIT: "1000",
+				ADMIN_EMAIL: undefined,
+				ADMIN_PASSWORD: undefined,
+				...env,
+			},
+			{ logs: true },
+		);
+	const login = (app: TestApp, email: string, password: string) =>
+		request<AuthResult>(`${app.url}/api/auth/login`, { method: "POST", body: { email, password } });
 
 	beforeAll(() => {
 		dataDir = mkdtempSync(path.join(tmpdir(), "admin-account-"));
@@ -36,7 +49,10 @@ describe("the admin account across restarts", () => {
 	it("never promotes an account registered under ADMIN_EMAIL before the admin existed, and says so in an ERROR", async () => {
 		const first = await boot();
 		try {
-			const squatter = await request(`${first.url}/api/auth/register`, { method: "POST", body: { email: "OPS@example.com", password: "attackers-password", name: "Eve" } });
+			const squatter = await request(`${first.url}/api/auth/register`, {
+				method: "POST",
+				body: { email: "OPS@example.com", password: "attackers-password", name: "Eve" },
+			});
 			expect(squatter.status).toBe(201);
 		} finally {
 			await first.stop();

@@ -43,9 +43,14 @@ describeEachDatabase("catalog over HTTP", backend => {
 
 	it("answers wrong paging, sorting and filter input with 422 naming the field", async () => {
 		const cases: [string, string][] = [
-			["pageSize=101", "pageSize"], ["page=-1", "page"], ["sort=secret", "sort"], ["minPrice=abc", "minPrice"], ["minPrice=900&maxPrice=100", "minPrice"],
+			["pageSize=101", "pageSize"],
+			["page=-1", "page"],
+			["sort=secret", "sort"],
+			["minPrice=abc", "minPrice"],
+			["minPrice=900&maxPrice=100", "minPrice"],
 			// Found by the API fuzzing: empty and hexadecimal text passed as numbers.
-			["minPrice=", "minPrice"], ["page=0x10", "page"],
+			["minPrice=", "minPrice"],
+			["page=0x10", "page"],
 		];
 		for (const [query, field] of cases) {
 			const res = await request<ErrorBody>(`${app.url}/api/products?${query}`);

@@ -16,16 +16,18 @@ describeWithServers(["nats"], "circuit breaker between nodes", () => {
 	let caller: ServiceBroker;
 
 	beforeAll(async () => {
-		provider = await clientNode(env, "provider", [{
-			name: "flaky",
-			actions: {
-				work() {
-					received++;
-					if (!healthy) throw new Errors.MoleculerError("disk on fire", 500, "BOOM"); // not retryable
-					return "done";
+		provider = await clientNode(env, "provider", [
+			{
+				name: "flaky",
+				actions: {
+					work() {
+						received++;
+						if (!healthy) throw new Errors.MoleculerError("disk on fire", 500, "BOOM"); // not retryable
+						return "done";
+					},
 				},
 			},
-		}]);
+		]);
 		caller = await clientNode(env, "caller");
 		await caller.waitForServices(["flaky"], 10_000);
 	});
@@ -35,7 +37,11 @@ describeWithServers(["nats"], "circuit breaker between nodes", () => {
 	});
 
 	it("opens on a failing endpoint, fails fast with 503 while open, and closes once the service recovers", async () => {
-		const attempt = () => caller.call("flaky.work").then(() => 200, (err: unknown) => toErrorResponse(err).status);
+		const attempt = () =>
+			caller.call("flaky.work").then(
+				() => 200,
+				(err: unknown) => toErrorResponse(err).status,
+			);
 		// Half of at least 10 calls failing opens it.
 		for (let i = 0; i < 10; i++) expect(await attempt()).toBe(500);
 		const reachedBefore = received;

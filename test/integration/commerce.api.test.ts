@@ -18,7 +18,11 @@ describeEachDatabase("commerce over HTTP", backend => {
 	let productIndex = 0;
 	/** A product of its own for each test, so stock counts are predictable. */
 	const freshProduct = async (units = 50): Promise<Product> => {
-		const product = await someProduct(app.url, ["books", "kitchen", "outdoor", "toys", "apparel", "electronics"][productIndex % 6], Math.floor(productIndex / 6));
+		const product = await someProduct(
+			app.url,
+			["books", "kitchen", "outdoor", "toys", "apparel", "electronics"][productIndex % 6],
+			Math.floor(productIndex / 6),
+		);
 		productIndex++;
 		const res = await admin.call<Availability>("PATCH", `/inventory/${product.id}`, { available: units });
 		expect(res.status).toBe(200);
@@ -37,10 +41,17 @@ describeEachDatabase("commerce over HTTP", backend => {
 		return (await fetch(`http://127.0.0.1:${reporter.server.address().port}/metrics`)).text();
 	};
 	const counted = (text: string, metric: string, label: string) =>
-		text.split("\n").filter(line => line.startsWith(`${metric}{`) && line.includes(label)).reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
+		text
+			.split("\n")
+			.filter(line => line.startsWith(`${metric}{`) && line.includes(label))
+			.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 	afterEach(async () => {
 		// Facts (shipments, messages) land asynchronously: check once the app has settled.
-		const report = await eventually(() => checkConsistency((action, params) => app.broker.call(action, params)), r => r.ok, 15_000);
+		const report = await eventually(
+			() => checkConsistency((action, params) => app.broker.call(action, params)),
+			r => r.ok,
+			15_000,
+		);
 		expect(report.violations).toEqual([]);
 	});
 	afterAll(() => app.stop());
@@ -49,14 +60,22 @@ describeEachDatabase("commerce over HTTP", backend => {
 		const product = await freshProduct(10);
 		const shopper = await Shopper.register(app.url);
 		const cart = await shopper.addToCart(product.id, 2);
-		expect(cart.body).toEqual({ items: [{ productId: product.id, name: product.name, unitPrice: product.price, quantity: 2 }], subtotal: 2 * product.price, currency: "USD" });
+		expect(cart.body).toEqual({
+			items: [{ productId: product.id, name: product.name, unitPrice: product.price, quantity: 2 }],
+			subtotal: 2 * product.price,
+			currency: "USD",
+		});
 
 		const placed = await shopper.checkout(cards.ok);
 		expect(placed.status).toBe(201);
 		expect(placed.headers.get("location")).toBe(`/api/orders/${placed.body.id}`);
 		expect(placed.body).toMatchObject({
-			status: "CONFIRMED", userId: shopper.auth.user.id, subtotal: 2 * product.price, currency: "USD",
-			payment: { status: "CAPTURED", brand: "visa", last4: "4242" }, shippingAddress: address,
+			status: "CONFIRMED",
+			userId: shopper.auth.user.id,
+			subtotal: 2 * product.price,
+			currency: "USD",
+			payment: { status: "CAPTURED", brand: "visa", last4: "4242" },
+			shippingAddress: address,
 		});
 		expect(placed.body.total).toBe(placed.body.subtotal + placed.body.shippingCost);
 		expect(JSON.stringify(placed.body)).not.toContain(cards.ok);
@@ -64,21 +83,37 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect((await shopper.call<Cart>("GET", "/cart")).body.items).toEqual([]);
 
 		const id = placed.body.id;
-		const withShipment = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.shipment != null);
+		const withShipment = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.shipment != null,
+		);
 		expect(withShipment.body.shipment).toMatchObject({ carrier: expect.any(String), trackingNumber: expect.any(String), status: "CREATED" });
 
 		expect((await admin.call("POST", `/shipments/${id}/advance`)).status).toBe(200);
-		const shipped = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "SHIPPED");
+		const shipped = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.status === "SHIPPED",
+		);
 		expect(shipped.body.status).toBe("SHIPPED");
 
 		const event = JSON.stringify({ eventId: `evt-${randomUUID()}`, trackingNumber: withShipment.body.shipment!.trackingNumber, status: "DELIVERED" });
-		const hook = await request(`${app.url}/api/shipping/webhook`, { method: "POST", rawBody: event, headers: { "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) } });
+		const hook = await request(`${app.url}/api/shipping/webhook`, {
+			method: "POST",
+			rawBody: event,
+			headers: { "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) },
+		});
 		expect(hook.status).toBe(204);
-		const delivered = await eventually(() => shopper.call<Order>("GET", `/orders/${id}`), res => res.body.status === "DELIVERED");
+		const delivered = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${id}`),
+			res => res.body.status === "DELIVERED",
+		);
 		expect(delivered.body.statusHistory.map(h => h.status)).toEqual(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"]);
 		expect(delivered.body.shipment!.status).toBe("DELIVERED");
 
-		const messages = await eventually(() => inbox(shopper), list => list.length === 4);
+		const messages = await eventually(
+			() => inbox(shopper),
+			list => list.length === 4,
+		);
 		expect(messages).toEqual(["order-confirmed", "order-delivered", "order-shipped", "welcome"]);
 	});
 
@@ -93,7 +128,10 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect(res.status).toBe(201);
 		expect(res.body).toMatchObject({ status: "CANCELLED", cancelReason: reason, payment: { status: paymentStatus } });
 		expect(await availability(product.id)).toEqual({ productId: product.id, available: 5, reserved: 0 });
-		await eventually(() => inbox(shopper), list => list.includes("order-cancelled"));
+		await eventually(
+			() => inbox(shopper),
+			list => list.includes("order-cancelled"),
+		);
 		// The cart is kept so the customer can try another card.
 		expect((await shopper.call<Cart>("GET", "/cart")).body.items).toHaveLength(1);
 	});
@@ -104,7 +142,12 @@ describeEachDatabase("commerce over HTTP", backend => {
 		await shopper.addToCart(product.id, 1);
 		const invalid = await shopper.checkout(cards.luhnInvalid);
 		expect([invalid.status, (invalid.body as unknown as ErrorBody).type]).toEqual([422, "VALIDATION_ERROR"]);
-		const expired = await shopper.call("POST", "/orders", { shippingAddress: address, payment: { card: { ...card(cards.ok), expYear: 2020 } } }, { "Idempotency-Key": randomUUID() });
+		const expired = await shopper.call(
+			"POST",
+			"/orders",
+			{ shippingAddress: address, payment: { card: { ...card(cards.ok), expYear: 2020 } } },
+			{ "Idempotency-Key": randomUUID() },
+		);
 		expect(expired.status).toBe(422);
 		expect((await shopper.call<Page<Order>>("GET", "/orders")).body.total).toBe(0);
 		const ok = await shopper.checkout(cards.otherValid);
@@ -179,12 +222,21 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect(cancelled.body).toMatchObject({ status: "CANCELLED", cancelReason: "CUSTOMER_REQUEST", payment: { status: "REFUNDED" } });
 		expect(await availability(product.id)).toEqual({ productId: product.id, available: 5, reserved: 0 });
 		expect((await owner.call("POST", `/orders/${order.id}/cancel`)).body.status).toBe("CANCELLED");
-		await eventually(() => app.broker.call<{ status: string }[], object>("shipping.all", {}), list => list.some(s => s.status === "CANCELLED"));
+		await eventually(
+			() => app.broker.call<{ status: string }[], object>("shipping.all", {}),
+			list => list.some(s => s.status === "CANCELLED"),
+		);
 
 		const second = (await owner.buy(product.id, 1)).body;
-		await eventually(() => owner.call<Order>("GET", `/orders/${second.id}`), res => res.body.shipment != null);
+		await eventually(
+			() => owner.call<Order>("GET", `/orders/${second.id}`),
+			res => res.body.shipment != null,
+		);
 		expect((await admin.call("POST", `/shipments/${second.id}/advance`)).status).toBe(200);
-		await eventually(() => owner.call<Order>("GET", `/orders/${second.id}`), res => res.body.status === "SHIPPED");
+		await eventually(
+			() => owner.call<Order>("GET", `/orders/${second.id}`),
+			res => res.body.status === "SHIPPED",
+		);
 		const late = await admin.call<ErrorBody>("POST", `/orders/${second.id}/cancel`);
 		expect([late.status, late.body.type]).toEqual([409, "ORDER_SHIPPED"]);
 	});
@@ -193,7 +245,10 @@ describeEachDatabase("commerce over HTTP", backend => {
 		const product = await freshProduct(5);
 		const shopper = await Shopper.register(app.url);
 		const order = (await shopper.buy(product.id, 1)).body;
-		await eventually(() => shopper.call<Order>("GET", `/orders/${order.id}`), res => res.body.shipment != null);
+		await eventually(
+			() => shopper.call<Order>("GET", `/orders/${order.id}`),
+			res => res.body.shipment != null,
+		);
 		// The carrier took the parcel; the shipment.shipped fact has not reached the orders service yet.
 		const shipping = app.broker.getLocalService("shipping") as unknown as { adapter: { updateMany(q: object, u: object): Promise<number> } };
 		await shipping.adapter.updateMany({ _id: order.id }, { $set: { status: "SHIPPED" } });
@@ -222,7 +277,10 @@ describeEachDatabase("commerce over HTTP", backend => {
 		const product = await freshProduct(5);
 		const shopper = await Shopper.register(app.url);
 		const order = (await shopper.buy(product.id, 1)).body;
-		const { body } = await eventually(() => shopper.call<Order>("GET", `/orders/${order.id}`), res => res.body.shipment != null);
+		const { body } = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${order.id}`),
+			res => res.body.shipment != null,
+		);
 		const event = JSON.stringify({ eventId: "evt-replay-1", trackingNumber: body.shipment!.trackingNumber, status: "SHIPPED" });
 		const send = (headers: Record<string, string>) => request(`${app.url}/api/shipping/webhook`, { method: "POST", rawBody: event, headers });
 
@@ -231,9 +289,15 @@ describeEachDatabase("commerce over HTTP", backend => {
 		expect((await send({ "x-signature": signature(`${event} `, DEVELOPMENT_WEBHOOK_SECRET) })).status).toBe(401);
 		expect((await send({ "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) })).status).toBe(204);
 		expect((await send({ "x-signature": signature(event, DEVELOPMENT_WEBHOOK_SECRET) })).status).toBe(204);
-		const shipped = await eventually(() => shopper.call<Order>("GET", `/orders/${order.id}`), res => res.body.status === "SHIPPED");
+		const shipped = await eventually(
+			() => shopper.call<Order>("GET", `/orders/${order.id}`),
+			res => res.body.status === "SHIPPED",
+		);
 		expect(shipped.body.statusHistory.filter(h => h.status === "SHIPPED")).toHaveLength(1);
-		await eventually(() => inbox(shopper), list => list.includes("order-shipped"));
+		await eventually(
+			() => inbox(shopper),
+			list => list.includes("order-shipped"),
+		);
 		expect((await inbox(shopper)).filter(t => t === "order-shipped")).toHaveLength(1);
 	});
 
@@ -298,7 +362,10 @@ describe("checkout with the payments service down", () => {
 
 	it("answers 503 at once, writes no order and reserves no stock", async () => {
 		const product = await someProduct(app.url);
-		await eventually(() => request<Availability>(`${app.url}/api/inventory/${product.id}`), res => res.body.available > 0);
+		await eventually(
+			() => request<Availability>(`${app.url}/api/inventory/${product.id}`),
+			res => res.body.available > 0,
+		);
 		const before = (await request<Availability>(`${app.url}/api/inventory/${product.id}`)).body;
 		const shopper = await Shopper.register(app.url);
 		const res = await shopper.buy(product.id, 1);

@@ -33,9 +33,15 @@ describeWithServers(["mongo"], "MongoDB outage", () => {
 		expect((await request(`${app.url}/api/products?page=1`)).status).toBe(200);
 
 		startServer("mongo");
-		const recovered = await eventually(() => request(`${app.url}/health/ready`), res => res.status === 200);
+		const recovered = await eventually(
+			() => request(`${app.url}/health/ready`),
+			res => res.status === 200,
+		);
 		expect(recovered.status).toBe(200);
-		const after = await eventually(() => request(`${app.url}/api/products?page=2`), res => res.status === 200);
+		const after = await eventually(
+			() => request(`${app.url}/api/products?page=2`),
+			res => res.status === 200,
+		);
 		expect(after.body).toMatchObject({ page: 2, total: 60 });
 	});
 });

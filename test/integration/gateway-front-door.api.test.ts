@@ -84,7 +84,10 @@ describe("the gateway's front door", () => {
 			const renamed = await admin.call<Product>("PATCH", `/products/${product.id}`, { name: `Renamed ${Date.now()}` });
 			expect(renamed.status).toBe(200);
 
-			for (const [target, old] of [[url, before], [productUrl, productBefore]] as const) {
+			for (const [target, old] of [
+				[url, before],
+				[productUrl, productBefore],
+			] as const) {
 				const res = await fetch(target, { headers: { "If-None-Match": old.headers.get("etag")! } });
 				expect(res.status).toBe(200);
 				expect(res.headers.get("etag")).not.toBe(old.headers.get("etag"));

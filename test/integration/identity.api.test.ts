@@ -17,7 +17,8 @@ describeEachDatabase("identity over HTTP", backend => {
 	let seq = 0;
 	const api = (path: string) => `${app.url}/api${path}`;
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-	const post = <T = AuthResult>(path: string, body: unknown, headers: Record<string, string> = {}) => request<T>(api(path), { method: "POST", body, headers });
+	const post = <T = AuthResult>(path: string, body: unknown, headers: Record<string, string> = {}) =>
+		request<T>(api(path), { method: "POST", body, headers });
 	const newEmail = () => `shopper${++seq}.${Date.now()}@example.com`;
 	const register = async (email = newEmail()) => (await post("/auth/register", { email, password, name: "Shopper" })).body;
 	const login = async (email: string, pw = password) => post("/auth/login", { email, password: pw });
@@ -29,18 +30,32 @@ describeEachDatabase("identity over HTTP", backend => {
 
 	it("registers a customer: 201 with the user and a token pair, email normalised, extra fields ignored", async () => {
 		const email = newEmail();
-		const res = await post("/auth/register", { email: `  ${email.toUpperCase()} `, password, name: " Ada ", roles: ["admin"], id: "mine", passwordHash: "x", isAdmin: true });
+		const res = await post("/auth/register", {
+			email: `  ${email.toUpperCase()} `,
+			password,
+			name: " Ada ",
+			roles: ["admin"],
+			id: "mine",
+			passwordHash: "x",
+			isAdmin: true,
+		});
 		expect(res.status).toBe(201);
 		expect(res.headers.get("location")).toBe("/api/users/me");
 		expect(res.body).toEqual({
 			user: { id: expect.any(String), email, name: "Ada", roles: ["customer"], createdAt: expect.any(String), updatedAt: expect.any(String) },
-			accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900,
+			accessToken: expect.any(String),
+			refreshToken: expect.any(String),
+			expiresIn: 900,
 		});
 		expect(res.body.user.id).not.toBe("mine");
 		const me = await request(api("/users/me"), { headers: bearer(res.body.accessToken) });
 		expect(me.body).toEqual(res.body.user);
 		// The user.registered fact reaches the notifications service: a welcome email.
-		const inbox = await eventually(() => request(api("/notifications"), { headers: bearer(res.body.accessToken) }), r => r.body.rows?.[0]?.status === "SENT", 5000);
+		const inbox = await eventually(
+			() => request(api("/notifications"), { headers: bearer(res.body.accessToken) }),
+			r => r.body.rows?.[0]?.status === "SENT",
+			5000,
+		);
 		expect(inbox.body.rows).toEqual([expect.objectContaining({ userId: res.body.user.id, to: email, template: "welcome", status: "SENT" })]);
 	});
 
@@ -100,14 +115,22 @@ describeEachDatabase("identity over HTTP", backend => {
 
 	it("refuses NoSQL operators in login fields", async () => {
 		const { user } = await register();
-		for (const body of [{ email: { $gt: "" }, password }, { email: user.email, password: { $ne: "" } }, { email: user.email, password: [password] }]) {
+		for (const body of [
+			{ email: { $gt: "" }, password },
+			{ email: user.email, password: { $ne: "" } },
+			{ email: user.email, password: [password] },
+		]) {
 			expect((await post("/auth/login", body)).status).toBe(422);
 		}
 	});
 
 	it("updates the customer's own name only", async () => {
 		const { user, accessToken } = await register();
-		const res = await request(api("/users/me"), { method: "PATCH", headers: bearer(accessToken), body: { name: "Renamed", roles: ["admin"], email: "evil@example.com" } });
+		const res = await request(api("/users/me"), {
+			method: "PATCH",
+			headers: bearer(accessToken),
+			body: { name: "Renamed", roles: ["admin"], email: "evil@example.com" },
+		});
 		expect(res.status).toBe(200);
 		expect(res.body).toMatchObject({ id: user.id, name: "Renamed", email: user.email, roles: ["customer"] });
 	});
@@ -191,7 +214,7 @@ describeEachDatabase("identity over HTTP", backend => {
 		// Found by the API fuzzing: null passed as "left out" and blanked the price; a null currency became the default.
 		const blanked = await request<ErrorBody>(api(path), { method: "PATCH", body: { price: null, name: null }, headers: bearer(admin.body.accessToken) });
 		expect([blanked.status, blanked.body.type]).toEqual([422, "VALIDATION_ERROR"]);
-		expect(((await request<Product>(api(path))).body.price)).toBeGreaterThan(0);
+		expect((await request<Product>(api(path))).body.price).toBeGreaterThan(0);
 		const nullCurrency = { sku: `NULL-${seq}-${Date.now() % 100000}`, name: "Null", price: 100, category: "toys", currency: null };
 		expect((await request(api("/products"), { method: "POST", body: nullCurrency, headers: bearer(admin.body.accessToken) })).status).toBe(422);
 		const updated = await request<Product>(api(path), { method: "PATCH", body: { price: 2499 }, headers: bearer(admin.body.accessToken) });
@@ -237,7 +260,9 @@ describe("identity throttling and secrecy", () => {
 	it("never writes a password, hash, refresh token or secret to a response or a log line", async () => {
 		const secretPassword = "Sup3r-Secret-Passphrase!";
 		const reg = await request<AuthResult>(`${app.url}/api/auth/register`, {
-			method: "POST", body: { email: `secret.${Date.now()}@example.com`, password: secretPassword, name: "S" }, headers: { "x-forwarded-for": "10.9.9.9" },
+			method: "POST",
+			body: { email: `secret.${Date.now()}@example.com`, password: secretPassword, name: "S" },
+			headers: { "x-forwarded-for": "10.9.9.9" },
 		});
 		await request(`${app.url}/api/auth/register`, { method: "POST", body: { email: "bad", password: secretPassword, name: "S" } });
 		await request(`${app.url}/api/auth/register`, { method: "POST", body: { email: "short@example.com", password: "Tiny-pw", name: "S" } });
@@ -261,7 +286,12 @@ describeWithServers(["mongo"], "identity during a users-service outage", () => {
 	afterAll(() => app.stop());
 
 	it("keeps a refresh token usable when the users service is briefly down (503, not a lost session)", async () => {
-		const session = (await request<AuthResult>(`${app.url}/api/auth/register`, { method: "POST", body: { email: `outage.${Date.now()}@example.com`, password, name: "O" } })).body;
+		const session = (
+			await request<AuthResult>(`${app.url}/api/auth/register`, {
+				method: "POST",
+				body: { email: `outage.${Date.now()}@example.com`, password, name: "O" },
+			})
+		).body;
 		const users = app.broker.getLocalService("users")!;
 		await app.broker.destroyService(users);
 		try {

@@ -27,7 +27,9 @@ describeWithServers(["mongo"], "the MongoDB server", () => {
 	it("lets exactly as many concurrent conditional decrements through as there are units", async () => {
 		const stock = await collection("stock");
 		await stock.insertOne({ _id: "p", available: 100 });
-		const results = await Promise.all(Array.from({ length: 200 }, () => stock.updateOne({ _id: "p", available: { $gte: 1 } }, { $inc: { available: -1 } })));
+		const results = await Promise.all(
+			Array.from({ length: 200 }, () => stock.updateOne({ _id: "p", available: { $gte: 1 } }, { $inc: { available: -1 } })),
+		);
 		expect(results.filter(r => r.modifiedCount === 1)).toHaveLength(100);
 		expect(await stock.findOne({ _id: "p" })).toEqual({ _id: "p", available: 0 });
 	});
@@ -54,7 +56,11 @@ describeWithServers(["mongo"], "the MongoDB server", () => {
 			await docs.deleteOne({ _id: `d${i}` });
 			expected.delete(`d${i}`);
 		}
-		const ids = (statuses: string[]) => [...expected].filter(([, status]) => statuses.includes(status)).map(([id]) => id).sort();
+		const ids = (statuses: string[]) =>
+			[...expected]
+				.filter(([, status]) => statuses.includes(status))
+				.map(([id]) => id)
+				.sort();
 		const found = async (query: object) => (await docs.find(query).toArray()).map(doc => doc._id).sort();
 		expect(await found({ status: "SHIPPED" })).toEqual(ids(["SHIPPED"]));
 		expect(await found({ status: { $in: ["PENDING", "CANCELLED"] } })).toEqual(ids(["PENDING", "CANCELLED"]));

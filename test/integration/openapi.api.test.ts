@@ -64,7 +64,9 @@ describe("the OpenAPI document", () => {
 		expect(checkout.parameters).toEqual([expect.objectContaining({ name: "Idempotency-Key", in: "header" })]);
 		const browse = doc.paths["/api/products"].get.parameters!.map(p => `${p.in}:${p.name}`);
 		expect(browse).toEqual(expect.arrayContaining(["query:q", "query:category", "query:sort", "query:page", "query:pageSize"]));
-		expect(doc.paths["/api/products"].post.responses["201"]).toMatchObject({ content: { "application/json": { schema: { $ref: "#/components/schemas/Product" } } } });
+		expect(doc.paths["/api/products"].post.responses["201"]).toMatchObject({
+			content: { "application/json": { schema: { $ref: "#/components/schemas/Product" } } },
+		});
 	});
 
 	it("documents conditional GETs where the gateway keeps answers: If-None-Match, ETag, Cache-Control and 304", () => {

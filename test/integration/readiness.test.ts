@@ -16,7 +16,9 @@ describe("readiness on embedded defaults", () => {
 			while ((await nodeReadiness(broker)).status !== "ok") await new Promise(resolve => setTimeout(resolve, 5));
 			const products = await broker.call<Page<Product>, object>("products.list", { pageSize: 100 });
 			expect(products.rows.length).toBeGreaterThan(0);
-			const levels = await Promise.all(products.rows.map(product => broker.call<Availability, object>("inventory.availability", { productId: product.id })));
+			const levels = await Promise.all(
+				products.rows.map(product => broker.call<Availability, object>("inventory.availability", { productId: product.id })),
+			);
 			expect(levels.filter(level => level.available === 0)).toEqual([]);
 		} finally {
 			await broker.stop();

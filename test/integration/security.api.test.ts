@@ -20,7 +20,8 @@ describe("security behaviour every route shares", () => {
 	const api = (path: string) => `${app.url}/api${path}`;
 	/** A client behind our trusted proxy (127.0.0.1), at `ip`. */
 	const from = (ip: string) => ({ "x-forwarded-for": ip });
-	const login = (email: string, pw: string, ip: string) => request<AuthResult>(api("/auth/login"), { method: "POST", body: { email, password: pw }, headers: from(ip) });
+	const login = (email: string, pw: string, ip: string) =>
+		request<AuthResult>(api("/auth/login"), { method: "POST", body: { email, password: pw }, headers: from(ip) });
 	const register = async (): Promise<AuthResult> => (await Shopper.register(app.url)).auth;
 
 	const logLines: string[] = [];
@@ -29,7 +30,11 @@ describe("security behaviour every route shares", () => {
 		for (const method of ["log", "warn", "error", "info"] as const) {
 			jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logLines.push(args.map(String).join(" ")));
 		}
-		app = await startApp(allServices(), { CORS_ORIGINS: `${allowedOrigin},http://localhost:8080`, TRUSTED_PROXIES: "127.0.0.1", AUTH_RATE_LIMIT: "1000", RATE_LIMIT: "100000" }, { logs: true });
+		app = await startApp(
+			allServices(),
+			{ CORS_ORIGINS: `${allowedOrigin},http://localhost:8080`, TRUSTED_PROXIES: "127.0.0.1", AUTH_RATE_LIMIT: "1000", RATE_LIMIT: "100000" },
+			{ logs: true },
+		);
 		product = (await request<Page<Product>>(api("/products?pageSize=1"))).body.rows[0];
 	});
 	afterAll(async () => {
@@ -55,7 +60,10 @@ describe("security behaviour every route shares", () => {
 
 		it("deletes no product when the admin's token comes with OPTIONS asking about DELETE", async () => {
 			const admin = await Shopper.admin(app.url);
-			const res = await request(api(`/products/${product.id}`), { method: "OPTIONS", headers: { ...admin.headers, "access-control-request-method": "DELETE" } });
+			const res = await request(api(`/products/${product.id}`), {
+				method: "OPTIONS",
+				headers: { ...admin.headers, "access-control-request-method": "DELETE" },
+			});
 			expect(res.status).toBe(204);
 			expect((await request(api(`/products/${product.id}`))).status).toBe(200);
 		});
@@ -106,8 +114,13 @@ describe("security behaviour every route shares", () => {
 
 	describe("headers on every response", () => {
 		const hardened = (res: { status: number; headers: Headers }, what: string) => {
-			expect({ what, status: res.status, nosniff: res.headers.get("x-content-type-options"), frames: res.headers.get("x-frame-options"), referrer: res.headers.get("referrer-policy") })
-				.toEqual({ what, status: res.status, nosniff: "nosniff", frames: "DENY", referrer: "no-referrer" });
+			expect({
+				what,
+				status: res.status,
+				nosniff: res.headers.get("x-content-type-options"),
+				frames: res.headers.get("x-frame-options"),
+				referrer: res.headers.get("referrer-policy"),
+			}).toEqual({ what, status: res.status, nosniff: "nosniff", frames: "DENY", referrer: "no-referrer" });
 			expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
 		};
 
@@ -231,17 +244,38 @@ describe("security behaviour every route shares", () => {
 		it("answers 400 with the error shape to a Content-Encoding the body is not in, and logs no ERROR", async () => {
 			logLines.length = 0;
 			const json = JSON.stringify({ email: "someone@example.com", password: "wrong password 1" });
-			const cases: [string, string | Buffer][] = [["gzip", json], ["deflate", json], ["br", json], ["gzip", gzipSync(json).subarray(0, 10)]];
+			const cases: [string, string | Buffer][] = [
+				["gzip", json],
+				["deflate", json],
+				["br", json],
+				["gzip", gzipSync(json).subarray(0, 10)],
+			];
 			for (const [encoding, body] of cases) {
-				const res = await fetch(api("/auth/login"), { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body });
+				const res = await fetch(api("/auth/login"), {
+					method: "POST",
+					headers: { "content-type": "application/json", "content-encoding": encoding },
+					body,
+				});
 				const answer = (await res.json()) as ErrorBody;
-				expect([encoding, res.status, answer]).toEqual([encoding, 400, { name: "BadRequestError", message: expect.any(String), code: 400, type: expect.any(String) }]);
+				expect([encoding, res.status, answer]).toEqual([
+					encoding,
+					400,
+					{ name: "BadRequestError", message: expect.any(String), code: 400, type: expect.any(String) },
+				]);
 				expect(JSON.stringify(answer)).not.toMatch(/zlib|stack|at /i);
 			}
 			// A body that is what it says is read as usual.
-			const good = await fetch(api("/auth/login"), { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(json) });
+			const good = await fetch(api("/auth/login"), {
+				method: "POST",
+				headers: { "content-type": "application/json", "content-encoding": "gzip" },
+				body: gzipSync(json),
+			});
 			expect(good.status).toBe(401);
-			const unsupported = await fetch(api("/auth/login"), { method: "POST", headers: { "content-type": "application/json", "content-encoding": "compress" }, body: json });
+			const unsupported = await fetch(api("/auth/login"), {
+				method: "POST",
+				headers: { "content-type": "application/json", "content-encoding": "compress" },
+				body: json,
+			});
 			expect(unsupported.status).toBe(415);
 			expect(logLines.filter(line => /ERROR|stack| {4}at /.test(line))).toEqual([]);
 		});

@@ -52,7 +52,7 @@ export async function startApp(services: AnyServiceSchema[], env: EnvOverrides =
 		await broker.start();
 		// As a load balancer would: requests come once what the node seeds on start is in place.
 		const seeded = () => broker.services.every(service => (service as { startupDataInPlace?: boolean }).startupDataInPlace !== false);
-		for (const deadline = Date.now() + 15_000; !seeded() && Date.now() < deadline; ) await new Promise(resolve => setTimeout(resolve, 20));
+		for (const deadline = Date.now() + 15_000; !seeded() && Date.now() < deadline;) await new Promise(resolve => setTimeout(resolve, 20));
 	} catch (err) {
 		await broker.stop().catch(() => undefined);
 		restoreEnv();
@@ -88,7 +88,9 @@ export function describeEachDatabase(title: string, body: (backend: DatabaseBack
 /** Every service the app has (services/<name>/<name>.service.ts), as `npm start` runs them. */
 export function allServices(): AnyServiceSchema[] {
 	const dir = path.join(__dirname, "../../services");
-	return readdirSync(dir)
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		.map(name => require(path.join(dir, name, `${name}.service`)).default as AnyServiceSchema);
+	return (
+		readdirSync(dir)
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			.map(name => require(path.join(dir, name, `${name}.service`)).default as AnyServiceSchema)
+	);
 }

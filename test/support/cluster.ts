@@ -115,7 +115,11 @@ export class Cluster {
 		this.start("gateway", "api", { PORT: String(port) });
 		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services);
 		const url = `http://127.0.0.1:${port}`;
-		await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200, 60_000, () => this.logs());
+		await waitFor(
+			async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200,
+			60_000,
+			() => this.logs(),
+		);
 		return url;
 	}
 
@@ -125,9 +129,7 @@ export class Cluster {
 
 	/** The last lines each node logged, for a failing test's message. */
 	logs(lines = 15): string {
-		return this.nodes
-			.map(node => `--- ${node.name}\n${readFileSync(node.logFile, "utf8").split("\n").slice(-lines).join("\n")}`)
-			.join("\n");
+		return this.nodes.map(node => `--- ${node.name}\n${readFileSync(node.logFile, "utf8").split("\n").slice(-lines).join("\n")}`).join("\n");
 	}
 }
 

@@ -99,7 +99,8 @@ export class FakeShop implements SagaPorts {
 		this.calls.push("inventory.commit");
 		await this.beforeCommit();
 		if (this.stock.get(orderId) === "RESERVED") this.stock.set(orderId, "COMMITTED");
-		else if (this.stock.get(orderId) !== "COMMITTED") throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
+		else if (this.stock.get(orderId) !== "COMMITTED")
+			throw new Errors.MoleculerClientError("The stock reservation is gone (expired or released)", 409, "RESERVATION_GONE", { orderId });
 	}
 
 	async release(orderId: string): Promise<void> {

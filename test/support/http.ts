@@ -1,5 +1,6 @@
 // A small JSON client for asserting on what an HTTP client sees.
-export interface JsonResponse<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface JsonResponse<T = any> {
 	status: number;
 	headers: Headers;
 	body: T;

@@ -24,7 +24,9 @@ export function findExecutable(name: string): string | undefined {
 
 /** Like describeWithServers, for programs: skipped loudly when missing, failed under REQUIRE_INFRA=1. */
 export function describeWithTools(title: string, tools: Record<string, string | undefined>, body: () => void): void {
-	const missing = Object.entries(tools).filter(([, file]) => !file).map(([name]) => name);
+	const missing = Object.entries(tools)
+		.filter(([, file]) => !file)
+		.map(([name]) => name);
 	describeWhen(missing.length === 0, `needs ${missing.join(" and ")} (Debian: apt-get install ${missing.join(" ")}, or npm run infra:up)`, title, body);
 }
 
@@ -35,18 +37,25 @@ export class NatsServer {
 	private process?: ChildProcess;
 	private exited: Promise<void> = Promise.resolve();
 
-	private constructor(readonly port: number, readonly monitorPort: number, private readonly configFile: string) {}
+	private constructor(
+		readonly port: number,
+		readonly monitorPort: number,
+		private readonly configFile: string,
+	) {}
 
 	/** Starts on free ports with JetStream under `dir`; `extraConfig` lines add TLS, users and so on. */
 	static async start(dir: string, extraConfig: string[] = []): Promise<NatsServer> {
 		const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
 		const configFile = path.join(dir, "nats-server.conf");
-		writeFileSync(configFile, [
-			`listen: "127.0.0.1:${port}"`,
-			`http: "127.0.0.1:${monitorPort}"`,
-			`jetstream { store_dir: ${JSON.stringify(path.join(dir, "jetstream"))} }`,
-			...extraConfig,
-		].join("\n"));
+		writeFileSync(
+			configFile,
+			[
+				`listen: "127.0.0.1:${port}"`,
+				`http: "127.0.0.1:${monitorPort}"`,
+				`jetstream { store_dir: ${JSON.stringify(path.join(dir, "jetstream"))} }`,
+				...extraConfig,
+			].join("\n"),
+		);
 		const server = new NatsServer(port, monitorPort, configFile);
 		await server.restart();
 		return server;
@@ -65,7 +74,11 @@ export class NatsServer {
 		this.exited = new Promise(resolve => child.once("exit", () => resolve()));
 		child.stdout!.on("data", chunk => (this.log += chunk));
 		child.stderr!.on("data", chunk => (this.log += chunk));
-		await waitFor(async () => this.log.slice(logFrom).includes("Server is ready"), 15_000, () => this.log.slice(-2000));
+		await waitFor(
+			async () => this.log.slice(logFrom).includes("Server is ready"),
+			15_000,
+			() => this.log.slice(-2000),
+		);
 	}
 
 	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -35,7 +35,11 @@ export class Terminal {
 	private readonly listeners = new Set<() => void>();
 	readonly exited: Promise<number | null>;
 
-	constructor(command: string, args: string[], private readonly options: TerminalOptions) {
+	constructor(
+		command: string,
+		args: string[],
+		private readonly options: TerminalOptions,
+	) {
 		const line = `stty cols ${options.columns ?? 200} rows 50 && exec ${[command, ...args].map(shellQuote).join(" ")}`;
 		// Its own process group, so close() ends the program and `script` together.
 		this.child = spawn("script", ["-qfec", line, "/dev/null"], { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -80,7 +84,10 @@ export class Terminal {
 				if (pattern.test(seen())) finish(() => resolve(seen()));
 				else if (!this.running) finish(() => reject(new Error(`The program exited before printing ${pattern}\n${this.tail()}`)));
 			};
-			const timer = setTimeout(() => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${pattern}\n${this.tail()}`))), timeoutMs);
+			const timer = setTimeout(
+				() => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${pattern}\n${this.tail()}`))),
+				timeoutMs,
+			);
 			const finish = (settle: () => void) => {
 				clearTimeout(timer);
 				this.listeners.delete(check);

@@ -57,9 +57,11 @@ export function describeWithServers(needed: ServerName[], title: string, body: (
 export function describeWhen(ready: boolean, reason: string, title: string, body: () => void): void {
 	if (ready) return describe(title, body);
 	if (process.env.REQUIRE_INFRA === "1") {
-		describe(title, () => it(`cannot run: ${reason}`, () => {
-			throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
-		}));
+		describe(title, () =>
+			it(`cannot run: ${reason}`, () => {
+				throw new Error(`REQUIRE_INFRA=1 but ${reason}`);
+			}),
+		);
 		return;
 	}
 	console.warn(`SKIPPED "${title}": ${reason}`);

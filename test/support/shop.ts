@@ -20,10 +20,17 @@ export function card(number: string): Card {
 }
 
 export class Shopper {
-	constructor(readonly base: string, readonly auth: AuthResult) {}
+	constructor(
+		readonly base: string,
+		readonly auth: AuthResult,
+	) {}
 
 	static async register(base: string, headers: Record<string, string> = {}): Promise<Shopper> {
-		const res = await request<AuthResult>(`${base}/api/auth/register`, { method: "POST", body: { email: `shopper-${randomUUID()}@example.com`, password: "correct horse battery", name: "Shopper" }, headers });
+		const res = await request<AuthResult>(`${base}/api/auth/register`, {
+			method: "POST",
+			body: { email: `shopper-${randomUUID()}@example.com`, password: "correct horse battery", name: "Shopper" },
+			headers,
+		});
 		if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
 		return new Shopper(base, res.body);
 	}
@@ -37,7 +44,8 @@ export class Shopper {
 		return { authorization: `Bearer ${this.auth.accessToken}` };
 	}
 
-	call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
 		return request<T>(`${this.base}/api${path}`, { method, body, headers: { ...this.headers, ...headers } });
 	}
 

@@ -17,12 +17,26 @@ const providerDown = () => new Errors.MoleculerRetryableError("The card provider
 function pendingOrder(changes: Partial<OrderDoc> = {}): OrderDoc {
 	const now = new Date().toISOString();
 	return {
-		_id: "order-1", userId: "user-1", email: "ada@example.com", idemKey: "user-1:key-00000001", fingerprint: "print",
-		items: [{ productId: "mug", name: "Mug", unitPrice: 1200, quantity: 2 }, { productId: "tea", name: "Tea", unitPrice: 600, quantity: 1 }],
-		subtotal: 3000, shippingCost: 499, total: 3499, currency: "USD",
-		status: "PENDING", statusHistory: [{ status: "PENDING", at: now }], shippingAddress,
+		_id: "order-1",
+		userId: "user-1",
+		email: "ada@example.com",
+		idemKey: "user-1:key-00000001",
+		fingerprint: "print",
+		items: [
+			{ productId: "mug", name: "Mug", unitPrice: 1200, quantity: 2 },
+			{ productId: "tea", name: "Tea", unitPrice: 600, quantity: 1 },
+		],
+		subtotal: 3000,
+		shippingCost: 499,
+		total: 3499,
+		currency: "USD",
+		status: "PENDING",
+		statusHistory: [{ status: "PENDING", at: now }],
+		shippingAddress,
 		payment: { status: "PENDING", brand: "visa", last4: "4242" },
-		lease: { owner: "node-1", until: now }, createdAt: now, updatedAt: now,
+		lease: { owner: "node-1", until: now },
+		createdAt: now,
+		updatedAt: now,
 		...changes,
 	};
 }
@@ -32,7 +46,10 @@ function statuses(order: OrderDoc): OrderStatus[] {
 }
 
 function cancelledFact(order: OrderDoc, reason: string) {
-	return { channel: Channels.ORDER_CANCELLED, payload: { orderId: order._id, userId: order.userId, email: order.email, total: order.total, currency: order.currency, reason } };
+	return {
+		channel: Channels.ORDER_CANCELLED,
+		payload: { orderId: order._id, userId: order.userId, email: order.email, total: order.total, currency: order.currency, reason },
+	};
 }
 
 /** A confirmed order whose customer has asked to cancel it (the cancel action's claim). */
@@ -55,8 +72,16 @@ describe("checkout saga", () => {
 			{
 				channel: Channels.ORDER_CONFIRMED,
 				payload: {
-					orderId: "order-1", userId: "user-1", email: "ada@example.com", total: 3499, currency: "USD", shippingAddress,
-					items: [{ productId: "mug", quantity: 2 }, { productId: "tea", quantity: 1 }],
+					orderId: "order-1",
+					userId: "user-1",
+					email: "ada@example.com",
+					total: 3499,
+					currency: "USD",
+					shippingAddress,
+					items: [
+						{ productId: "mug", quantity: 2 },
+						{ productId: "tea", quantity: 1 },
+					],
 				},
 			},
 		]);
@@ -122,10 +147,18 @@ describe("checkout saga", () => {
 	});
 
 	const outages: [string, Error, (shop: FakeShop, err: Error) => void][] = [
-		["inventory.reserve", new Errors.ServiceNotAvailableError({ action: "inventory.reserve" }), (shop, err) => (shop.beforeReserve = () => Promise.reject(err))],
+		[
+			"inventory.reserve",
+			new Errors.ServiceNotAvailableError({ action: "inventory.reserve" }),
+			(shop, err) => (shop.beforeReserve = () => Promise.reject(err)),
+		],
 		// Not retryable: the request's time budget is spent.
 		["payments.charge", new Errors.RequestSkippedError({ action: "payments.charge", nodeID: "payments-1" }), (shop, err) => (shop.chargeAnswers = [err])],
-		["inventory.commit", new Errors.RequestTimeoutError({ action: "inventory.commit", nodeID: "inventory-1" }), (shop, err) => (shop.beforeCommit = () => Promise.reject(err))],
+		[
+			"inventory.commit",
+			new Errors.RequestTimeoutError({ action: "inventory.commit", nodeID: "inventory-1" }),
+			(shop, err) => (shop.beforeCommit = () => Promise.reject(err)),
+		],
 	];
 
 	it.each(outages)("leaves the order PENDING for a sweep, nothing compensated, when %s gives no answer", async (_action, outage, breakStep) => {

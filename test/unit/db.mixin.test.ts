@@ -75,7 +75,19 @@ describe("db mixin start-up", () => {
 			const first = await startApp([noteService("notes")], env);
 			const note = await first.broker.call<{ id: string }, object>("notes.add", { text: "kept" });
 			await first.stop();
-			const second = await startApp([{ ...noteService("notes"), actions: { get(this: DbService, ctx) { return this.findEntity(ctx, ctx.params.id); } } } as ServiceSchema], env);
+			const second = await startApp(
+				[
+					{
+						...noteService("notes"),
+						actions: {
+							get(this: DbService, ctx) {
+								return this.findEntity(ctx, ctx.params.id);
+							},
+						},
+					} as ServiceSchema,
+				],
+				env,
+			);
 			await expect(second.broker.call("notes.get", { id: note.id })).resolves.toMatchObject({ text: "kept" });
 			await second.stop();
 		} finally {

@@ -94,11 +94,25 @@ describe("docker-compose.yml", () => {
 			panels: { targets: { expr: string }[] }[];
 		};
 		// The Prometheus reporter turns "moleculer.request.total" into moleculer_request_total.
-		const exported = [...Object.values(METRIC).filter(name => name.startsWith("moleculer.")).map(name => name.replace(/[.-]/g, "_")), ORDERS.name];
-		const used = dashboard.panels.flatMap(panel => panel.targets.map(target => target.expr))
+		const exported = [
+			...Object.values(METRIC)
+				.filter(name => name.startsWith("moleculer."))
+				.map(name => name.replace(/[.-]/g, "_")),
+			ORDERS.name,
+		];
+		const used = dashboard.panels
+			.flatMap(panel => panel.targets.map(target => target.expr))
 			.flatMap(expr => expr.match(/\b(moleculer|shop)_\w+/g) ?? [])
 			.map(name => name.replace(/_(bucket|sum|count)$/, ""));
-		expect(used).toEqual(expect.arrayContaining(["moleculer_request_total", "moleculer_request_error_total", "moleculer_request_time", "moleculer_circuit_breaker_opened_active", "shop_orders_total"]));
+		expect(used).toEqual(
+			expect.arrayContaining([
+				"moleculer_request_total",
+				"moleculer_request_error_total",
+				"moleculer_request_time",
+				"moleculer_circuit_breaker_opened_active",
+				"shop_orders_total",
+			]),
+		);
 		for (const name of used) expect(exported).toContain(name);
 	});
 

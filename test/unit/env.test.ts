@@ -32,7 +32,10 @@ describe("environment contract", () => {
 
 	it("allows no cross-origin browser by default, and takes exact origins from CORS_ORIGINS", () => {
 		expect(readEnv({}).corsOrigins).toEqual([]);
-		expect(readEnv({ CORS_ORIGINS: " https://shop.example.com, http://localhost:8080 " }).corsOrigins).toEqual(["https://shop.example.com", "http://localhost:8080"]);
+		expect(readEnv({ CORS_ORIGINS: " https://shop.example.com, http://localhost:8080 " }).corsOrigins).toEqual([
+			"https://shop.example.com",
+			"http://localhost:8080",
+		]);
 		for (const CORS_ORIGINS of ["*", "shop.example.com", "https://shop.example.com/", "https://shop.example.com/app", "https://*.example.com"]) {
 			expect(() => readEnv({ CORS_ORIGINS })).toThrow(/^CORS_ORIGINS/);
 		}
@@ -134,7 +137,11 @@ describe("production secrets", () => {
 
 	it("names the development secrets in use, for the start-up warning", () => {
 		expect(developmentSecretsInUse(readEnv({}))).toEqual(["JWT_SECRET", "ADMIN_EMAIL/ADMIN_PASSWORD", "SHIPPING_WEBHOOK_SECRET"]);
-		expect(developmentSecretsInUse(readEnv({ JWT_SECRET: strong, ADMIN_EMAIL: "a@example.com", ADMIN_PASSWORD: "p".repeat(12), SHIPPING_WEBHOOK_SECRET: strong }))).toEqual([]);
+		expect(
+			developmentSecretsInUse(
+				readEnv({ JWT_SECRET: strong, ADMIN_EMAIL: "a@example.com", ADMIN_PASSWORD: "p".repeat(12), SHIPPING_WEBHOOK_SECRET: strong }),
+			),
+		).toEqual([]);
 	});
 
 	it("stops a production node from starting without them", async () => {

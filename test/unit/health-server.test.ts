@@ -47,7 +47,11 @@ describe("node health endpoint", () => {
 			expect(address(reporter.server)).toBe("127.0.0.1");
 			expect((await request(`http://127.0.0.1:${health}/health/live`)).status).toBe(200);
 			// Process and OS metrics arrive with the first collection (every 5 s).
-			const text = await eventually(async () => (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text(), body => body.includes("os_hostname"), 20_000);
+			const text = await eventually(
+				async () => (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text(),
+				body => body.includes("os_hostname"),
+				20_000,
+			);
 			// The command line, the user and the network interfaces stay out of the export.
 			expect(text).not.toMatch(/process_arguments|os_user_|os_network_/);
 		} finally {

@@ -3,7 +3,10 @@ import { toErrorResponse } from "../../services/api/http-errors";
 
 describe("errors as clients see them", () => {
 	it("maps an unreachable or circuit-broken service to 503", () => {
-		for (const err of [new Errors.ServiceNotFoundError({ action: "products.list" }), new Errors.ServiceNotAvailableError({ action: "products.list", nodeID: "n1" })]) {
+		for (const err of [
+			new Errors.ServiceNotFoundError({ action: "products.list" }),
+			new Errors.ServiceNotAvailableError({ action: "products.list", nodeID: "n1" }),
+		]) {
 			const { status, body } = toErrorResponse(err);
 			expect(status).toBe(503);
 			expect(body.type).toBe("SERVICE_UNAVAILABLE");
@@ -29,13 +32,18 @@ describe("errors as clients see them", () => {
 	});
 
 	it("keeps the field of a validation error but not where it was raised nor the rejected value", () => {
-		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ field: "pageSize", type: "numberMax", message: "m", actual: "hunter2", nodeID: "n1", action: "products.list" }]);
+		const err = new Errors.ValidationError("bad", "VALIDATION_ERROR", [
+			{ field: "pageSize", type: "numberMax", message: "m", actual: "hunter2", nodeID: "n1", action: "products.list" },
+		]);
 		expect(toErrorResponse(err).body.data).toEqual([{ field: "pageSize", type: "numberMax", message: "m" }]);
 	});
 
 	it("hides unexpected server errors and anything that is not an error", () => {
 		for (const err of [new Error("ECONNRESET at 10.0.0.5"), new Errors.MoleculerServerError("stack", 500, "WHATEVER"), "a string", null]) {
-			expect(toErrorResponse(err)).toEqual({ status: 500, body: { name: "InternalServerError", message: expect.any(String), code: 500, type: "INTERNAL" } });
+			expect(toErrorResponse(err)).toEqual({
+				status: 500,
+				body: { name: "InternalServerError", message: expect.any(String), code: 500, type: "INTERNAL" },
+			});
 		}
 	});
 

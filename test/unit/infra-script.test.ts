@@ -15,7 +15,10 @@ describe("scripts/infra.sh", () => {
 		const port = (squatter.address() as net.AddressInfo).port;
 		const state = mkdtempSync(path.join(os.tmpdir(), "infra-"));
 		try {
-			const run = spawnSync("bash", [script, "start", "redis"], { env: { ...process.env, INFRA_DIR: state, INFRA_REDIS_PORT: String(port) }, encoding: "utf8" });
+			const run = spawnSync("bash", [script, "start", "redis"], {
+				env: { ...process.env, INFRA_DIR: state, INFRA_REDIS_PORT: String(port) },
+				encoding: "utf8",
+			});
 			expect(run.status).toBe(1);
 			expect(run.stderr).toContain(`127.0.0.1:${port} (redis) is already in use by a process this script did not start`);
 			expect(run.stderr).toContain("INFRA_REDIS_PORT");

@@ -14,7 +14,9 @@ const RUNNER_VARS = ["SERVICES", "SERVICEDIR"];
 /** services/<name>/<name>.service.ts: the names SERVICES takes. */
 const serviceNames = readdirSync(path.join(ROOT, "services"));
 
-interface Probe { httpGet?: { path: string; port: number | string } }
+interface Probe {
+	httpGet?: { path: string; port: number | string };
+}
 interface Container {
 	image: string;
 	env?: { name: string; value?: string }[];
@@ -44,9 +46,7 @@ interface Manifest {
 }
 
 const files = readdirSync(K8S).filter(file => file.endsWith(".yaml") && file !== "kustomization.yaml");
-const manifests = files.flatMap(file =>
-	parseAllDocuments(readFileSync(path.join(K8S, file), "utf8")).map(doc => doc.toJS() as Manifest),
-);
+const manifests = files.flatMap(file => parseAllDocuments(readFileSync(path.join(K8S, file), "utf8")).map(doc => doc.toJS() as Manifest));
 const byKind = (kind: string) => manifests.filter(m => m.kind === kind);
 const deployments = byKind("Deployment");
 // Nodes of the TypeScript image; the Python node has its own and no HTTP server.
@@ -80,26 +80,37 @@ describe("deploy/k8s", () => {
 		const sources = [...byKind("ConfigMap"), ...byKind("Secret")].flatMap(m => Object.keys({ ...m.data, ...m.stringData }));
 		const set = deployments.flatMap(d => (container(d).env ?? []).map(e => e.name));
 		for (const name of [...sources, ...set]) expect([...ENV_NAMES, ...RUNNER_VARS]).toContain(name);
-		expect(config.data).toMatchObject({ NODE_ENV: "production", MONITORING_HOST: "0.0.0.0", SERIALIZER: "JSON", TRANSPORTER: expect.stringMatching(/^nats:/) });
+		expect(config.data).toMatchObject({
+			NODE_ENV: "production",
+			MONITORING_HOST: "0.0.0.0",
+			SERIALIZER: "JSON",
+			TRANSPORTER: expect.stringMatching(/^nats:/),
+		});
 		expect(Object.keys(byKind("Secret")[0].stringData ?? {}).sort()).toEqual(["ADMIN_EMAIL", "ADMIN_PASSWORD", "JWT_SECRET", "SHIPPING_WEBHOOK_SECRET"]);
 	});
 
-	it.each(appDeployments.map(d => [d.metadata.name, d] as const))("%s: config from the ConfigMap and Secret, probed on HEALTH_PORT, drained, scraped", (_, deployment) => {
-		const node = container(deployment);
-		expect(node.envFrom).toEqual(expect.arrayContaining([{ configMapRef: { name: "shop-config" } }, { secretRef: { name: "shop-secrets" } }]));
-		const port = (probe?: Probe) => {
-			const named = probe?.httpGet?.port;
-			return typeof named === "number" ? named : node.ports?.find(p => p.name === named)?.containerPort;
-		};
-		const healthPort = Number(config.data!.HEALTH_PORT);
-		expect({ path: node.readinessProbe?.httpGet?.path, port: port(node.readinessProbe) }).toEqual({ path: "/health/ready", port: healthPort });
-		expect({ path: node.livenessProbe?.httpGet?.path, port: port(node.livenessProbe) }).toEqual({ path: "/health/live", port: healthPort });
-		expect(node.resources?.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
-		// The broker drains in-flight requests for up to 10 s after SIGTERM (moleculer.config.ts).
-		expect(node.lifecycle?.preStop).toBeDefined();
-		expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(20);
-		expect(deployment.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": config.data!.METRICS_PORT });
-	});
+	it.each(appDeployments.map(d => [d.metadata.name, d] as const))(
+		"%s: config from the ConfigMap and Secret, probed on HEALTH_PORT, drained, scraped",
+		(_, deployment) => {
+			const node = container(deployment);
+			expect(node.envFrom).toEqual(expect.arrayContaining([{ configMapRef: { name: "shop-config" } }, { secretRef: { name: "shop-secrets" } }]));
+			const port = (probe?: Probe) => {
+				const named = probe?.httpGet?.port;
+				return typeof named === "number" ? named : node.ports?.find(p => p.name === named)?.containerPort;
+			};
+			const healthPort = Number(config.data!.HEALTH_PORT);
+			expect({ path: node.readinessProbe?.httpGet?.path, port: port(node.readinessProbe) }).toEqual({ path: "/health/ready", port: healthPort });
+			expect({ path: node.livenessProbe?.httpGet?.path, port: port(node.livenessProbe) }).toEqual({ path: "/health/live", port: healthPort });
+			expect(node.resources?.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+			// The broker drains in-flight requests for up to 10 s after SIGTERM (moleculer.config.ts).
+			expect(node.lifecycle?.preStop).toBeDefined();
+			expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(20);
+			expect(deployment.spec.template.metadata.annotations).toMatchObject({
+				"prometheus.io/scrape": "true",
+				"prometheus.io/port": config.data!.METRICS_PORT,
+			});
+		},
+	);
 
 	it("autoscales existing Deployments on CPU and leaves their replica count to the autoscaler", () => {
 		const hpas = byKind("HorizontalPodAutoscaler");

@@ -11,7 +11,12 @@ describe("params in the OpenAPI document", () => {
 		expect(ruleToSchema({ type: "number", positive: true })).toEqual({ type: "number", exclusiveMinimum: 0 });
 		expect(ruleToSchema({ type: "enum", values: ["a", "b"] })).toEqual({ enum: ["a", "b"] });
 		expect(ruleToSchema("boolean|optional")).toEqual({ type: "boolean" });
-		expect(ruleToSchema({ type: "array", items: "string", min: 1, max: 5 })).toEqual({ type: "array", items: { type: "string" }, minItems: 1, maxItems: 5 });
+		expect(ruleToSchema({ type: "array", items: "string", min: 1, max: 5 })).toEqual({
+			type: "array",
+			items: { type: "string" },
+			minItems: 1,
+			maxItems: 5,
+		});
 	});
 
 	it("says a trimmed, required string needs more than whitespace", () => {
@@ -19,8 +24,16 @@ describe("params in the OpenAPI document", () => {
 	});
 
 	it("lists required properties of objects and keeps extra keys allowed unless the rule is strict", () => {
-		const schema = ruleToSchema({ type: "object", strict: "remove", props: { a: "string", b: { type: "number", optional: true }, c: { type: "string", default: "x" }, $$strict: "remove" } });
-		expect(schema).toEqual({ type: "object", properties: { a: { type: "string" }, b: { type: "number" }, c: { type: "string", default: "x" } }, required: ["a"] });
+		const schema = ruleToSchema({
+			type: "object",
+			strict: "remove",
+			props: { a: "string", b: { type: "number", optional: true }, c: { type: "string", default: "x" }, $$strict: "remove" },
+		});
+		expect(schema).toEqual({
+			type: "object",
+			properties: { a: { type: "string" }, b: { type: "number" }, c: { type: "string", default: "x" } },
+			required: ["a"],
+		});
 		expect(ruleToSchema({ type: "object", strict: true, props: {} })).toMatchObject({ additionalProperties: false });
 	});
 
@@ -31,7 +44,11 @@ describe("params in the OpenAPI document", () => {
 
 describe("the OpenAPI document's sources", () => {
 	it("documents a route whose service is not running from the route table alone, and says so", () => {
-		const doc = openApiDocument(ROUTE_GROUPS, name => (name === "products.get" ? { params: { id: { type: "string", min: 1 } }, access: "public" } : undefined), "1.0.0") as {
+		const doc = openApiDocument(
+			ROUTE_GROUPS,
+			name => (name === "products.get" ? { params: { id: { type: "string", min: 1 } }, access: "public" } : undefined),
+			"1.0.0",
+		) as {
 			paths: Record<string, Record<string, { parameters?: unknown[]; description?: string }>>;
 		};
 		expect(doc.paths["/api/products/{id}"].get.description).toBeUndefined();

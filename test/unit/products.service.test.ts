@@ -33,8 +33,15 @@ describeEachDatabase("products service", backend => {
 		expect(page.total).toBe(demoCatalog().length);
 		expect(new Set(page.rows.map(p => p.category)).size).toBeGreaterThanOrEqual(5);
 		expect(page.rows[0]).toEqual({
-			id: expect.any(String), sku: expect.any(String), name: expect.any(String), description: expect.any(String),
-			price: expect.any(Number), currency: "USD", category: expect.any(String), createdAt: expect.any(String), updatedAt: expect.any(String),
+			id: expect.any(String),
+			sku: expect.any(String),
+			name: expect.any(String),
+			description: expect.any(String),
+			price: expect.any(Number),
+			currency: "USD",
+			category: expect.any(String),
+			createdAt: expect.any(String),
+			updatedAt: expect.any(String),
 		});
 	});
 
@@ -52,7 +59,12 @@ describeEachDatabase("products service", backend => {
 
 	it("never stores fields a client should not set", async () => {
 		const created = await app.broker.call<Product & Record<string, unknown>, object>("products.create", {
-			...lamp, sku: "TEST-STRIP", _id: "chosen-id", id: "chosen-id", createdAt: "1999-01-01T00:00:00.000Z", role: "admin",
+			...lamp,
+			sku: "TEST-STRIP",
+			_id: "chosen-id",
+			id: "chosen-id",
+			createdAt: "1999-01-01T00:00:00.000Z",
+			role: "admin",
 		});
 		expect(created.id).not.toBe("chosen-id");
 		expect(created.createdAt).not.toBe("1999-01-01T00:00:00.000Z");
@@ -61,7 +73,9 @@ describeEachDatabase("products service", backend => {
 	});
 
 	it("rejects invalid products with 422 naming each bad field", async () => {
-		const err = await rejection(app.broker.call("products.create", { sku: "lower case", name: "", price: -1, category: "Not A Slug", currency: "dollars" }));
+		const err = await rejection(
+			app.broker.call("products.create", { sku: "lower case", name: "", price: -1, category: "Not A Slug", currency: "dollars" }),
+		);
 		expect(err.code).toBe(422);
 		expect(fieldsOf(err)).toEqual(expect.arrayContaining(["sku", "name", "price", "category", "currency"]));
 		const fractional = await rejection(app.broker.call("products.create", { ...lamp, sku: "TEST-FRAC", price: 10.5 }));
@@ -77,7 +91,11 @@ describeEachDatabase("products service", backend => {
 	});
 
 	it("answers 404 for an unknown id on get, update and remove", async () => {
-		for (const [action, params] of [["products.get", {}], ["products.update", { name: "x" }], ["products.remove", {}]] as const) {
+		for (const [action, params] of [
+			["products.get", {}],
+			["products.update", { name: "x" }],
+			["products.remove", {}],
+		] as const) {
 			const err = await rejection(app.broker.call(action, { id: "no-such-id", ...params }));
 			expect(err).toMatchObject({ code: 404, type: "NOT_FOUND" });
 		}
@@ -134,9 +152,16 @@ describeEachDatabase("products service", backend => {
 	it("converts query-string numbers and rejects bad browse input with 422 naming the field", async () => {
 		expect((await list({ page: "2", pageSize: "5" })).rows).toHaveLength(5);
 		const cases: [object, string][] = [
-			[{ pageSize: 101 }, "pageSize"], [{ pageSize: 0 }, "pageSize"], [{ page: "abc" }, "page"], [{ page: 0 }, "page"],
-			[{ sort: "password" }, "sort"], [{ minPrice: -5 }, "minPrice"], [{ maxPrice: "cheap" }, "maxPrice"],
-			[{ minPrice: 500, maxPrice: 100 }, "minPrice"], [{ q: "x".repeat(101) }, "q"], [{ category: "../etc" }, "category"],
+			[{ pageSize: 101 }, "pageSize"],
+			[{ pageSize: 0 }, "pageSize"],
+			[{ page: "abc" }, "page"],
+			[{ page: 0 }, "page"],
+			[{ sort: "password" }, "sort"],
+			[{ minPrice: -5 }, "minPrice"],
+			[{ maxPrice: "cheap" }, "maxPrice"],
+			[{ minPrice: 500, maxPrice: 100 }, "minPrice"],
+			[{ q: "x".repeat(101) }, "q"],
+			[{ category: "../etc" }, "category"],
 		];
 		for (const [params, field] of cases) {
 			const err = await rejection(list(params));

@@ -47,7 +47,15 @@ describe("request logging", () => {
 	});
 
 	it("is the format of production nodes", () => {
-		const config = brokerConfig(readEnv({ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), ADMIN_EMAIL: "ops@example.com", ADMIN_PASSWORD: "a long admin password", SHIPPING_WEBHOOK_SECRET: "y".repeat(40) }));
+		const config = brokerConfig(
+			readEnv({
+				NODE_ENV: "production",
+				JWT_SECRET: "x".repeat(40),
+				ADMIN_EMAIL: "ops@example.com",
+				ADMIN_PASSWORD: "a long admin password",
+				SHIPPING_WEBHOOK_SECRET: "y".repeat(40),
+			}),
+		);
 		expect(config.logger).toMatchObject({ options: { formatter: jsonWithRequestId } });
 		const names = (options: { middlewares?: unknown[] }) => (options.middlewares ?? []).map(mw => (mw as { name?: string }).name);
 		expect(names(config)).toContain("RequestLogging");

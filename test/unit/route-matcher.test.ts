@@ -3,7 +3,11 @@
 import { RouteMatcher } from "../../services/api/route-matcher";
 
 const matcher = new RouteMatcher([
-	{ path: "/api", authentication: true, aliases: { "GET products": "products.list", "GET products/:id": "products.get", "POST orders/:id/cancel": "orders.cancel" } },
+	{
+		path: "/api",
+		authentication: true,
+		aliases: { "GET products": "products.list", "GET products/:id": "products.get", "POST orders/:id/cancel": "orders.cancel" },
+	},
 	{ path: "/docs", aliases: { "GET /": "api.docs", "GET :file": "api.docsFile" } },
 ]);
 

@@ -7,7 +7,13 @@ import { setEnv } from "../support/app";
 
 describe("broker options under moleculer-runner", () => {
 	it("keeps the transporter, cacher and tracing exporter built from TRANSPORTER, CACHER and TRACING_EXPORTER", () => {
-		const vars = { TRANSPORTER: "nats://127.0.0.1:4222", CACHER: "redis://127.0.0.1:6379", TRACING_EXPORTER: "Zipkin", TRACING_URL: "http://jaeger:9411", NAMESPACE: "shop" };
+		const vars = {
+			TRANSPORTER: "nats://127.0.0.1:4222",
+			CACHER: "redis://127.0.0.1:6379",
+			TRACING_EXPORTER: "Zipkin",
+			TRACING_URL: "http://jaeger:9411",
+			NAMESPACE: "shop",
+		};
 		const restore = setEnv(vars);
 		try {
 			const config = brokerConfig(readEnv());
@@ -16,7 +22,9 @@ describe("broker options under moleculer-runner", () => {
 			(new Runner() as unknown as { overwriteFromEnv(config: object): object }).overwriteFromEnv(config);
 			expect(JSON.stringify([config.transporter, config.cacher, config.tracing])).toBe(built);
 			expect(config.cacher).toMatchObject({ type: "Redis", options: { prefix: "shop-cache", ttl: 300 } });
-			expect((config.tracing as { exporter?: unknown }).exporter).toEqual([expect.objectContaining({ type: "Zipkin", options: expect.objectContaining({ baseURL: "http://jaeger:9411" }) })]);
+			expect((config.tracing as { exporter?: unknown }).exporter).toEqual([
+				expect.objectContaining({ type: "Zipkin", options: expect.objectContaining({ baseURL: "http://jaeger:9411" }) }),
+			]);
 		} finally {
 			restore();
 		}

@@ -15,10 +15,36 @@ describe("stock", () => {
 		const s = await store();
 		await stock.seedStock(s, "a", 5);
 		await stock.seedStock(s, "b", 1);
-		await expect(stock.reserve(s, "o1", [{ productId: "a", quantity: 2 }, { productId: "b", quantity: 2 }], 60_000)).rejects.toMatchObject({ type: "OUT_OF_STOCK" });
+		await expect(
+			stock.reserve(
+				s,
+				"o1",
+				[
+					{ productId: "a", quantity: 2 },
+					{ productId: "b", quantity: 2 },
+				],
+				60_000,
+			),
+		).rejects.toMatchObject({ type: "OUT_OF_STOCK" });
 		expect(await level(s, "a")).toMatchObject({ available: 5, reserved: 0 });
-		await stock.reserve(s, "o2", [{ productId: "a", quantity: 2 }, { productId: "b", quantity: 1 }], 60_000);
-		await stock.reserve(s, "o2", [{ productId: "a", quantity: 2 }, { productId: "b", quantity: 1 }], 60_000);
+		await stock.reserve(
+			s,
+			"o2",
+			[
+				{ productId: "a", quantity: 2 },
+				{ productId: "b", quantity: 1 },
+			],
+			60_000,
+		);
+		await stock.reserve(
+			s,
+			"o2",
+			[
+				{ productId: "a", quantity: 2 },
+				{ productId: "b", quantity: 1 },
+			],
+			60_000,
+		);
 		expect(await level(s, "a")).toMatchObject({ available: 3, reserved: 2 });
 	});
 
@@ -59,7 +85,15 @@ describe("stock under racing operations", () => {
 			const s = await store();
 			await stock.seedStock(s, "a", 4);
 			await stock.seedStock(s, "b", 4);
-			await stock.reserve(s, "o", [{ productId: "a", quantity: 2 }, { productId: "b", quantity: 2 }], -1);
+			await stock.reserve(
+				s,
+				"o",
+				[
+					{ productId: "a", quantity: 2 },
+					{ productId: "b", quantity: 2 },
+				],
+				-1,
+			);
 			const [committed] = await Promise.allSettled([stock.commit(s, "o"), stock.releaseExpired(s)]);
 			const [a, b] = [await level(s, "a"), await level(s, "b")];
 			for (const l of [a, b]) expect(l.available + l.reserved + l.sold).toBe(4);
@@ -72,7 +106,15 @@ describe("stock under racing operations", () => {
 		const s = await store();
 		await stock.seedStock(s, "a", 4);
 		await stock.seedStock(s, "b", 4);
-		await stock.reserve(s, "o", [{ productId: "a", quantity: 1 }, { productId: "b", quantity: 3 }], 60_000);
+		await stock.reserve(
+			s,
+			"o",
+			[
+				{ productId: "a", quantity: 1 },
+				{ productId: "b", quantity: 3 },
+			],
+			60_000,
+		);
 		// The node claimed the reservation and sold line a, then died.
 		await s.updateMany({ _id: stock.reservationId("o") }, { $set: { state: "COMMITTED" } });
 		await s.updateMany({ _id: stock.stockId("a") }, { $inc: { reserved: -1, sold: 1 }, $unset: { "holds.o": true } });

@@ -53,7 +53,7 @@ describe("the action params validator", () => {
 	it("never copies the rejected value into the error", () => {
 		const problems = check({ ...valid, password: "short" }) as Problem[];
 		expect(problems.map(p => p.field)).toEqual(["password"]);
-		expect(JSON.stringify(problems)).not.toContain("short\"");
+		expect(JSON.stringify(problems)).not.toContain('short"');
 		expect(problems[0].actual).toBeUndefined();
 	});
 });
