@@ -7,7 +7,7 @@ import path from "node:path";
 import { Errors, ServiceBroker } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
 import { readEnv } from "../../lib/platform/env";
-import type { BreakerView } from "../../lib/ops/repl-commands";
+import type { BreakerView } from "../../lib/ops/breakers";
 import type { Availability, Page, Product, StockLevel } from "../../lib/contract/contract";
 import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
