@@ -5,10 +5,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Redis from "ioredis";
 import ApiGateway from "moleculer-web";
-import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service, type ServiceBroker, type ServiceSchema } from "moleculer";
 import { jwtSecret, readEnv } from "../../lib/platform/env";
 import { clientAddress } from "./client-address";
-import { requestId } from "./request-id";
+import { requestIdOf } from "./request-id";
 import { toErrorResponse } from "./http-errors";
 import { nodeReadiness } from "../../lib/platform/readiness";
 import { MemoryRateLimitStore, redisRateLimitStore } from "../../lib/auth/rate-limit-store";
@@ -83,13 +83,10 @@ const ROUTE_OF_ACTION = new Map(Object.values(API_ROUTES).map(route => [route.ac
 
 const aliasesOf = (routes: Record<string, ApiRoute>) => Object.fromEntries(Object.entries(routes).map(([alias, route]) => [alias, route.action]));
 
-/** Per route: each header the action reads, as [lower-cased name, meta key]. */
-const HEADERS_OF_ACTION = new Map(
-	[...ROUTE_OF_ACTION.values()].map(route => [
-		route.action,
-		Object.entries(route.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header.meta] as const),
-	]),
-);
+/** What an action declares (params, access), from whichever node hosts it; undefined while none does. */
+function declaredAction(broker: ServiceBroker, action: string): { params?: unknown; access?: Access } | undefined {
+	return broker.registry.getActionEndpoints(action)?.endpoints?.[0]?.action as { params?: unknown; access?: Access } | undefined;
+}
 
 const ApiService: GatewaySchema = {
 	name: "api",
@@ -107,7 +104,7 @@ const ApiService: GatewaySchema = {
 		// Accept the caller's X-Request-Id (if sane) or make one; moleculer-web
 		// echoes ctx.requestID back and every downstream call carries it.
 		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
-			options.requestID = requestId(req.headers["x-request-id"] ?? req.headers["x-correlation-id"]);
+			options.requestID = requestIdOf(req);
 		},
 
 		routes: [
@@ -136,9 +133,9 @@ const ApiService: GatewaySchema = {
 				aliases: aliasesOf(API_ROUTES),
 				onBeforeCall(ctx: Context<unknown, RequestMeta>, _route: unknown, req: IncomingMessage & { $action?: { name: string }; rawBody?: Buffer }) {
 					ctx.meta.clientIp = clientAddress(req, trustedProxies);
-					const action = req.$action?.name ?? "";
-					for (const [header, meta] of HEADERS_OF_ACTION.get(action) ?? []) ctx.meta[meta] = headerValue(req, header);
-					if (ROUTE_OF_ACTION.get(action)?.rawBody) ctx.meta.rawBody = req.rawBody?.toString("utf8");
+					const route = ROUTE_OF_ACTION.get(req.$action?.name ?? "");
+					for (const [name, header] of Object.entries(route?.headers ?? {})) ctx.meta[header.meta] = headerValue(req, name.toLowerCase());
+					if (route?.rawBody) ctx.meta.rawBody = req.rawBody?.toString("utf8");
 				},
 				onAfterCall(
 					this: Gateway,
@@ -198,11 +195,7 @@ const ApiService: GatewaySchema = {
 			access: "public",
 			handler(this: Gateway) {
 				// The params and access each action declares, from the registry: the gateway loads no service module.
-				this.openApi ??= openApiDocument(
-					ROUTE_GROUPS,
-					name => registeredActionDoc(this.broker.registry.getActionEndpoints(name)?.endpoints?.[0]?.action),
-					version,
-				);
+				this.openApi ??= openApiDocument(ROUTE_GROUPS, name => registeredActionDoc(declaredAction(this.broker, name)), version);
 				return this.openApi;
 			},
 		},
@@ -278,9 +271,9 @@ const ApiService: GatewaySchema = {
 		const accessOf = (action: string): Access | undefined => {
 			let access = accessByAction.get(action);
 			if (access === undefined) {
-				const endpoint = this.broker.registry.getActionEndpoints(action)?.endpoints?.[0] as { action?: { access?: Access } } | undefined;
-				if (!endpoint) return undefined; // no node hosts it now: moleculer-web answers 503
-				access = requiredAccess(endpoint.action);
+				const declared = declaredAction(this.broker, action);
+				if (!declared) return undefined; // no node hosts it now: moleculer-web answers 503
+				access = requiredAccess(declared);
 				accessByAction.set(action, access);
 			}
 			return access;

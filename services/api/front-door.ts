@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KeyObject } from "node:crypto";
 import { toErrorResponse } from "./http-errors";
-import { requestId } from "./request-id";
+import { requestIdOf } from "./request-id";
 import { securityHeaderList } from "../../lib/platform/security-headers";
 import { BEARER_HINT, bearerTokenOf, verifyAccessToken } from "../../lib/auth/tokens";
 import { clientHasPage, type Page, type PageCache } from "./page-cache";
@@ -150,14 +150,14 @@ export class FrontDoor {
 	}
 
 	private refuse(req: IncomingMessage, res: ServerResponse, startedAt: number, answer: Refusal, headers: string[]): true {
-		res.writeHead(answer.status, [...ERROR_HEADERS, ...headers, "X-Request-ID", idOf(req), "Content-Length", String(answer.body.length)]);
+		res.writeHead(answer.status, [...ERROR_HEADERS, ...headers, "X-Request-ID", requestIdOf(req), "Content-Length", String(answer.body.length)]);
 		res.end(answer.body);
 		this.options.metrics.answered(startedAt, answer.error);
 		return true;
 	}
 
 	private sendPage(req: IncomingMessage, res: ServerResponse, page: Page, headers: string[]): void {
-		const common = [...PAGE_HEADERS, ...headers, "X-Request-ID", idOf(req), "ETag", page.etag];
+		const common = [...PAGE_HEADERS, ...headers, "X-Request-ID", requestIdOf(req), "ETag", page.etag];
 		if (clientHasPage(req.headers["if-none-match"], page.etag)) {
 			res.writeHead(304, common);
 			res.end();
@@ -166,9 +166,4 @@ export class FrontDoor {
 		res.writeHead(200, [...common, "Content-Type", JSON_TYPE, "Content-Length", String(page.body.length)]);
 		res.end(page.body);
 	}
-}
-
-/** The caller's X-Request-Id if sane, or a new one, as moleculer-web would echo it. */
-function idOf(req: IncomingMessage): string {
-	return requestId(req.headers["x-request-id"] ?? req.headers["x-correlation-id"]);
 }
