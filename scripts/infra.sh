@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Real servers for the cluster and the tests, on loopback, without Docker:
-# NATS with JetStream and Redis (Debian packages) and the MongoDB stand-in
-# (mongo-java-server on an H2 file, built with Maven from infra/mongo). Data
-# and logs live in .infra/ (git-ignored). It never adopts a server it did not
+# NATS with JetStream and Redis (Debian packages), the MongoDB stand-in
+# (mongo-java-server on an H2 file, built with Maven from infra/mongo), and
+# Prometheus (Debian package) scraping the nodes listed in its targets folder.
+# Data and logs live in .infra/ (git-ignored). It never adopts a server it did not
 # start: a port already in use is an error (pick others with INFRA_*_PORT).
 #
-#   scripts/infra.sh up            install what is missing, start all three, print the env
+#   scripts/infra.sh up            install what is missing, start them all, print the env
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, prometheus (fault tests use this)
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -21,6 +22,10 @@ HOST=127.0.0.1
 NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
+PROMETHEUS_PORT="${INFRA_PROMETHEUS_PORT:-9090}"
+# Nodes to scrape: one JSON file per cluster (deploy/prometheus/local.yml says the shape).
+PROMETHEUS_TARGETS="$STATE/prometheus/targets"
+SERVERS="nats redis mongo prometheus"
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -38,7 +43,8 @@ port_of() {
 	nats) echo "$NATS_PORT" ;;
 	redis) echo "$REDIS_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
-	*) die "unknown server '$1' (nats, redis, mongo)" ;;
+	prometheus) echo "$PROMETHEUS_PORT" ;;
+	*) die "unknown server '$1' ($SERVERS)" ;;
 	esac
 }
 
@@ -69,6 +75,7 @@ apt_install() {
 ensure_installed() {
 	command -v nats-server >/dev/null || apt_install nats-server
 	command -v redis-server >/dev/null || apt_install redis-server
+	command -v prometheus >/dev/null || apt_install prometheus
 	ensure_store
 }
 
@@ -152,6 +159,14 @@ start_one() {
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
+	prometheus)
+		# Its config and rules from deploy/prometheus, copied so file_sd finds targets/ beside them.
+		mkdir -p "$PROMETHEUS_TARGETS"
+		cp "$ROOT/deploy/prometheus/local.yml" "$STATE/prometheus/prometheus.yml"
+		cp "$ROOT/deploy/prometheus/alerts.yml" "$STATE/prometheus/alerts.yml"
+		nohup prometheus --config.file="$STATE/prometheus/prometheus.yml" --storage.tsdb.path="$STATE/prometheus/data" \
+			--storage.tsdb.retention.time=1d --web.listen-address="$HOST:$port" >"$STATE/log/prometheus.log" 2>&1 &
+		;;
 	mongo) nohup java -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -Xms1g -Xmx3g -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
 		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
 	esac
@@ -176,6 +191,7 @@ print_env() {
 export TRANSPORTER=nats://$HOST:$NATS_PORT
 export CACHER=redis://$HOST:$REDIS_PORT
 export MONGO_URI=mongodb://$HOST:$MONGO_PORT/shop
+# Prometheus: http://$HOST:$PROMETHEUS_PORT, scraping the nodes listed in $PROMETHEUS_TARGETS/*.json
 EOF
 }
 
@@ -183,11 +199,11 @@ case "${1:-}" in
 up)
 	ensure_installed
 	ensure_python
-	for name in nats redis mongo; do start_one "$name"; done
+	for name in $SERVERS; do start_one "$name"; done
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in mongo redis nats; do stop_one "$name"; done ;;
+down) for name in prometheus mongo redis nats; do stop_one "$name"; done ;;
 env) print_env ;;
 python)
 	ensure_python
@@ -201,17 +217,17 @@ kubeconform)
 		-schema-location "$STATE/k8s-schemas/$KUBERNETES_VALIDATE_VERSION/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
 	;;
 status)
-	for name in nats redis mongo; do
+	for name in $SERVERS; do
 		if listening "$(port_of "$name")"; then echo "$name: up on $HOST:$(port_of "$name")"; else echo "$name: down"; fi
 	done
 	;;
 start)
-	[ -n "${2:-}" ] || die "usage: $0 start nats|redis|mongo"
+	[ -n "${2:-}" ] || die "usage: $0 start ${SERVERS// /|}"
 	[ "$2" = mongo ] && ensure_store
 	start_one "$2"
 	;;
 stop)
-	[ -n "${2:-}" ] || die "usage: $0 stop nats|redis|mongo"
+	[ -n "${2:-}" ] || die "usage: $0 stop ${SERVERS// /|}"
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;

@@ -10,12 +10,21 @@
 // node unresponsive for a few seconds (renewed by every further timeout, ended
 // by any answer), and the balancer picks among the other replicas meanwhile.
 // With every replica unresponsive it picks among all of them as before.
+// Each such call is counted per node: the series an operator watches (and
+// alerts on) for a node that takes calls and never answers them.
 import { Strategies, type Context, type Middleware, type ServiceBroker } from "moleculer";
+import { countEvent } from "./business-metrics";
 
 type Endpoint = Parameters<Strategies.RoundRobin["select"]>[0][number];
 
 /** How long a node whose call timed out is passed over. */
 export const UNRESPONSIVE_MS = 5000;
+
+export const UNANSWERED_CALLS = {
+	name: "shop_unanswered_calls_total",
+	description: "Calls a node did not answer within their timeout (the balancer then passes it over for a while)",
+	labelNames: ["affectedNodeID"],
+};
 
 /** nodeID -> until when it is passed over, per broker. */
 const unresponsive = new WeakMap<ServiceBroker, Map<string, number>>();
@@ -42,7 +51,10 @@ export function UnresponsiveNodesMiddleware(): Middleware {
 				const timeout = Number(ctx.options.timeout);
 				const nodeID = ctx.nodeID;
 				if (!(timeout > 0) || !nodeID) return handler(ctx);
-				const timer = setTimeout(() => marks(this).set(nodeID, Date.now() + UNRESPONSIVE_MS), timeout);
+				const timer = setTimeout(() => {
+					marks(this).set(nodeID, Date.now() + UNRESPONSIVE_MS);
+					countEvent(this, UNANSWERED_CALLS, { affectedNodeID: nodeID });
+				}, timeout);
 				timer.unref();
 				const settled = (answered: boolean) => {
 					clearTimeout(timer);

@@ -47,6 +47,8 @@ export async function clientNode(env: EnvOverrides, name = "test-client", schema
 
 export interface ClusterNode {
 	name: string;
+	/** Its Prometheus endpoint's port, when started with METRICS_PORT. */
+	metricsPort?: number;
 	child: ChildProcess;
 	logFile: string;
 	exited: Promise<number | null>;
@@ -94,6 +96,7 @@ export class Cluster {
 		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
 		const node: ClusterNode = {
 			name,
+			metricsPort: env.METRICS_PORT && env.METRICS_PORT !== "off" ? Number(env.METRICS_PORT) : undefined,
 			child,
 			logFile,
 			exited,
@@ -109,11 +112,13 @@ export class Cluster {
 	/**
 	 * The whole shop as docker-compose.yml groups it: a gateway and one node per
 	 * service group. Resolves with the gateway's URL once it is ready.
+	 * With `metrics`, every node serves /metrics on a port of its own.
 	 */
-	async startShop(): Promise<string> {
+	async startShop({ metrics = false } = {}): Promise<string> {
+		const metricsPort = async (): Promise<EnvOverrides> => (metrics ? { METRICS_PORT: String(await freePort()) } : {});
 		const port = await freePort();
-		this.start("gateway", "api", { PORT: String(port) });
-		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services);
+		this.start("gateway", "api", { PORT: String(port), ...(await metricsPort()) });
+		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services, await metricsPort());
 		const url = `http://127.0.0.1:${port}`;
 		await waitFor(
 			async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200,
@@ -121,6 +126,11 @@ export class Cluster {
 			() => this.logs(),
 		);
 		return url;
+	}
+
+	/** The nodes started so far (stopped ones included). */
+	get started(): readonly ClusterNode[] {
+		return this.nodes;
 	}
 
 	async stopAll(): Promise<void> {

@@ -3,9 +3,7 @@
 // every node is scraped and the dashboard asks for metrics the code exports.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { METRIC } from "moleculer";
 import { parse } from "yaml";
-import { ORDERS } from "../../lib/platform/business-metrics";
 import { ENV_NAMES } from "../../lib/platform/env";
 
 const ROOT = path.join(__dirname, "../..");
@@ -87,33 +85,6 @@ describe("docker-compose.yml", () => {
 		const discovery = prometheus.scrape_configs.flatMap(job => job.dns_sd_configs ?? []);
 		expect(new Set(discovery.flatMap(sd => sd.names))).toEqual(new Set(appNodes.map(([name]) => name)));
 		for (const sd of discovery) expect(String(sd.port)).toBe(appNodes[0][1].environment!.METRICS_PORT);
-	});
-
-	it("has a Grafana dashboard asking only for metrics the nodes export", () => {
-		const dashboard = JSON.parse(readFileSync(path.join(ROOT, "deploy/grafana/dashboards/moleculer-shop.json"), "utf8")) as {
-			panels: { targets: { expr: string }[] }[];
-		};
-		// The Prometheus reporter turns "moleculer.request.total" into moleculer_request_total.
-		const exported = [
-			...Object.values(METRIC)
-				.filter(name => name.startsWith("moleculer."))
-				.map(name => name.replace(/[.-]/g, "_")),
-			ORDERS.name,
-		];
-		const used = dashboard.panels
-			.flatMap(panel => panel.targets.map(target => target.expr))
-			.flatMap(expr => expr.match(/\b(moleculer|shop)_\w+/g) ?? [])
-			.map(name => name.replace(/_(bucket|sum|count)$/, ""));
-		expect(used).toEqual(
-			expect.arrayContaining([
-				"moleculer_request_total",
-				"moleculer_request_error_total",
-				"moleculer_request_time",
-				"moleculer_circuit_breaker_opened_active",
-				"shop_orders_total",
-			]),
-		);
-		for (const name of used) expect(exported).toContain(name);
 	});
 
 	it("sends every node's traces to Jaeger's Zipkin collector", () => {
