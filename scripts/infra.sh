@@ -232,7 +232,7 @@ up)
 	ensure_installed
 	ensure_python
 	for name in nats redis mongo jaeger; do start_one "$name"; done
-	say "running (Jaeger's query API and UI: http://$HOST:$JAEGER_QUERY_PORT); point the app at them with:"
+	say "running (Jaeger's query API: http://$HOST:$JAEGER_QUERY_PORT/api/traces); point the app at them with:"
 	print_env
 	;;
 down) for name in jaeger mongo redis nats; do stop_one "$name"; done ;;
