@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real servers for the cluster and the tests, on loopback, without Docker:
 # NATS with JetStream and Redis (Debian packages), the MongoDB stand-in
-# (mongo-java-server on an H2 file, built with Maven from infra/mongo), and
-# Prometheus (Debian package) scraping the nodes listed in its targets folder.
+# (mongo-java-server on an H2 file, built with Maven from infra/mongo),
+# Prometheus (Debian package) scraping the nodes listed in its targets folder,
+# and Jaeger v2 (built with Go from its module, configured by deploy/jaeger/config.yaml).
 # Data and logs live in .infra/ (git-ignored). It never adopts a server it did not
 # start: a port already in use is an error (pick others with INFRA_*_PORT).
 #
@@ -10,7 +11,7 @@
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, prometheus (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, prometheus, jaeger (fault tests use this)
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -25,7 +26,18 @@ MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
 PROMETHEUS_PORT="${INFRA_PROMETHEUS_PORT:-9090}"
 # Nodes to scrape: one JSON file per cluster (deploy/prometheus/local.yml says the shape).
 PROMETHEUS_TARGETS="$STATE/prometheus/targets"
-SERVERS="nats redis mongo prometheus"
+SERVERS="nats redis mongo prometheus jaeger"
+# Jaeger's query API (HTTP and gRPC) and the receivers the nodes send spans to.
+JAEGER_QUERY_PORT="${INFRA_JAEGER_QUERY_PORT:-16686}"
+JAEGER_QUERY_GRPC_PORT="${INFRA_JAEGER_QUERY_GRPC_PORT:-16685}"
+JAEGER_ZIPKIN_PORT="${INFRA_JAEGER_ZIPKIN_PORT:-9411}"
+JAEGER_OTLP_GRPC_PORT="${INFRA_JAEGER_OTLP_GRPC_PORT:-4317}"
+JAEGER_OTLP_HTTP_PORT="${INFRA_JAEGER_OTLP_HTTP_PORT:-4318}"
+JAEGER="$STATE/bin/jaeger"
+# The Go module's tag of the Jaeger v2 binary: v1.76.0 is Jaeger 2.13.0
+# (the jaegertracing/jaeger:2.13.0 image of docker-compose.yml).
+JAEGER_MODULE_VERSION=v1.76.0
+JAEGER_RELEASE=v2.13.0
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -44,7 +56,16 @@ port_of() {
 	redis) echo "$REDIS_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
 	prometheus) echo "$PROMETHEUS_PORT" ;;
+	jaeger) echo "$JAEGER_QUERY_PORT" ;;
 	*) die "unknown server '$1' ($SERVERS)" ;;
+	esac
+}
+
+# Every port a server opens (Jaeger opens five, each with its INFRA_JAEGER_* variable).
+ports_of() {
+	case "$1" in
+	jaeger) echo "QUERY_PORT:$JAEGER_QUERY_PORT QUERY_GRPC_PORT:$JAEGER_QUERY_GRPC_PORT ZIPKIN_PORT:$JAEGER_ZIPKIN_PORT OTLP_GRPC_PORT:$JAEGER_OTLP_GRPC_PORT OTLP_HTTP_PORT:$JAEGER_OTLP_HTTP_PORT" ;;
+	*) echo "PORT:$(port_of "$1")" ;;
 	esac
 }
 
@@ -77,6 +98,7 @@ ensure_installed() {
 	command -v redis-server >/dev/null || apt_install redis-server
 	command -v prometheus >/dev/null || apt_install prometheus
 	ensure_store
+	ensure_jaeger
 }
 
 # The MongoDB stand-in, rebuilt when its sources change.
@@ -148,6 +170,23 @@ EOF
 	touch "$schemas/.v$K8S_VERSION"
 }
 
+# Jaeger v2, built inside its module (the module's replace directives make
+# `go install module@version` refuse it). The module ships no built web UI, so
+# this binary serves the query API and a placeholder page; the image has the UI.
+ensure_jaeger() {
+	local stamp="$STATE/bin/.jaeger-$JAEGER_MODULE_VERSION" module
+	if [ -x "$JAEGER" ] && [ -f "$stamp" ]; then return; fi
+	command -v go >/dev/null || die "Go (>= 1.24) is needed to build Jaeger."
+	say "building Jaeger $JAEGER_RELEASE (Go module $JAEGER_MODULE_VERSION; first time only, a few minutes)"
+	mkdir -p "$STATE/bin"
+	module=$(cd "$STATE" && GOWORK=off go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_MODULE_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$module" ] || die "go mod download github.com/jaegertracing/jaeger@$JAEGER_MODULE_VERSION failed"
+	(cd "$module" && GOWORK=off go build -o "$JAEGER" \
+		-ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_RELEASE" ./cmd/jaeger) || die "building Jaeger failed"
+	touch "$stamp"
+}
+
 start_one() {
 	local name=$1 port pid_file
 	port=$(port_of "$name")
@@ -155,7 +194,11 @@ start_one() {
 	mkdir -p "$STATE/run" "$STATE/log" "$STATE/$name"
 	if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then return; fi
 	# A server this script did not start would not stop with 'stop' (fault tests rely on it).
-	listening "$port" && die "$HOST:$port ($name) is already in use by a process this script did not start; stop it, or choose another port with INFRA_$(echo "$name" | tr a-z A-Z)_PORT"
+	local entry upper
+	upper=$(echo "$name" | tr a-z A-Z)
+	for entry in $(ports_of "$name"); do
+		listening "${entry#*:}" && die "$HOST:${entry#*:} ($name) is already in use by a process this script did not start; stop it, or choose another port with INFRA_${upper}_${entry%%:*}"
+	done
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
@@ -169,9 +212,12 @@ start_one() {
 		;;
 	mongo) nohup java -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -Xms1g -Xmx3g -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
 		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
+	jaeger) JAEGER_LISTEN_HOST="$HOST" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" \
+		JAEGER_ZIPKIN_PORT="$JAEGER_ZIPKIN_PORT" JAEGER_OTLP_GRPC_PORT="$JAEGER_OTLP_GRPC_PORT" JAEGER_OTLP_HTTP_PORT="$JAEGER_OTLP_HTTP_PORT" \
+		nohup "$JAEGER" --config "$ROOT/deploy/jaeger/config.yaml" >"$STATE/log/jaeger.log" 2>&1 & ;;
 	esac
 	echo $! >"$pid_file"
-	wait_for_port "$name" "$port"
+	for entry in $(ports_of "$name"); do wait_for_port "$name" "${entry#*:}"; done
 }
 
 stop_one() {
@@ -192,6 +238,9 @@ export TRANSPORTER=nats://$HOST:$NATS_PORT
 export CACHER=redis://$HOST:$REDIS_PORT
 export MONGO_URI=mongodb://$HOST:$MONGO_PORT/shop
 # Prometheus: http://$HOST:$PROMETHEUS_PORT, scraping the nodes listed in $PROMETHEUS_TARGETS/*.json
+# Jaeger: http://$HOST:$JAEGER_QUERY_PORT/api/traces; every node sends it spans with
+export TRACING_EXPORTER=Zipkin
+export TRACING_URL=http://$HOST:$JAEGER_ZIPKIN_PORT
 EOF
 }
 
@@ -203,7 +252,7 @@ up)
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in prometheus mongo redis nats; do stop_one "$name"; done ;;
+down) for name in jaeger prometheus mongo redis nats; do stop_one "$name"; done ;;
 env) print_env ;;
 python)
 	ensure_python
@@ -223,7 +272,7 @@ status)
 	;;
 start)
 	[ -n "${2:-}" ] || die "usage: $0 start ${SERVERS// /|}"
-	[ "$2" = mongo ] && ensure_store
+	case "$2" in mongo) ensure_store ;; jaeger) ensure_jaeger ;; esac
 	start_one "$2"
 	;;
 stop)

@@ -5,13 +5,29 @@ import net from "node:net";
 
 import type { EnvOverrides } from "./app";
 
-export type ServerName = "nats" | "redis" | "mongo" | "prometheus";
+export type ServerName = "nats" | "redis" | "mongo" | "prometheus" | "jaeger";
+
+/** Jaeger: its query API, where tests read traces back, and its Zipkin receiver, where nodes send spans. */
+export const jaegerUrls = {
+	query: process.env.TEST_JAEGER_URL ?? "http://127.0.0.1:16686",
+	zipkin: process.env.TEST_JAEGER_ZIPKIN_URL ?? "http://127.0.0.1:9411",
+};
 
 export const serverUrls: Record<ServerName, string> = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
 	prometheus: process.env.TEST_PROMETHEUS_URL ?? "http://127.0.0.1:9090",
+	jaeger: jaegerUrls.query,
+};
+
+/** Every address a server must answer on to count as up. */
+export const serverAddresses: Record<ServerName, string[]> = {
+	nats: [serverUrls.nats],
+	redis: [serverUrls.redis],
+	mongo: [serverUrls.mongo],
+	prometheus: [serverUrls.prometheus],
+	jaeger: [jaegerUrls.query, jaegerUrls.zipkin],
 };
 
 /** A cluster's env on the real servers: NATS, the Redis cacher, and a namespace and database of its own. */
@@ -38,7 +54,7 @@ export function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
 /** Called once by jest's globalSetup; workers read the result from the env. */
 export async function probeServers(): Promise<ServerName[]> {
 	const names = Object.keys(serverUrls) as ServerName[];
-	const up = await Promise.all(names.map(name => reachable(serverUrls[name])));
+	const up = await Promise.all(names.map(async name => (await Promise.all(serverAddresses[name].map(url => reachable(url)))).every(Boolean)));
 	const available = names.filter((_, i) => up[i]);
 	process.env[AVAILABLE_FLAG] = available.join(",");
 	return available;

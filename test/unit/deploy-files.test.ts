@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { ENV_NAMES } from "../../lib/platform/env";
+import { TRACING_EXPORTER } from "../support/jaeger";
 
 const ROOT = path.join(__dirname, "../..");
 const RUNNER_VARS = ["SERVICES", "SERVICEDIR"];
@@ -18,6 +19,7 @@ interface ComposeService {
 	environment?: Record<string, string>;
 	healthcheck?: unknown;
 	ports?: string[];
+	volumes?: string[];
 	labels?: Record<string, string>;
 	networks?: { default?: { ipv4_address?: string } };
 }
@@ -87,10 +89,20 @@ describe("docker-compose.yml", () => {
 		for (const sd of discovery) expect(String(sd.port)).toBe(appNodes[0][1].environment!.METRICS_PORT);
 	});
 
-	it("sends every node's traces to Jaeger's Zipkin collector", () => {
-		expect(compose.services.jaeger.environment).toMatchObject({ COLLECTOR_ZIPKIN_HOST_PORT: ":9411" });
+	it("runs the Jaeger that scripts/infra.sh builds, on its config, and every node sends it spans as the tracing cluster test does", () => {
+		const release = readFileSync(path.join(ROOT, "scripts/infra.sh"), "utf8").match(/^JAEGER_RELEASE=v(\S+)$/m)![1];
+		const jaeger = compose.services.jaeger;
+		expect(jaeger.image).toBe(`jaegertracing/jaeger:${release}`);
+		expect(jaeger.volumes).toContain("./deploy/jaeger/config.yaml:/etc/jaeger/config.yaml:ro");
+		expect(jaeger.command).toEqual(["--config", "/etc/jaeger/config.yaml"]);
+		const config = parse(readFileSync(path.join(ROOT, "deploy/jaeger/config.yaml"), "utf8"));
+		expect(config.service.pipelines.traces.receivers).toContain("zipkin");
+		const zipkinPort = String(config.receivers.zipkin.endpoint).match(/:-(\d+)\}$/)![1];
 		for (const [, svc] of appNodes) {
-			expect(svc.environment).toMatchObject({ TRACING_EXPORTER: expect.stringContaining("Zipkin"), TRACING_URL: "http://jaeger:9411" });
+			expect(svc.environment).toMatchObject({
+				TRACING_EXPORTER: `\${TRACING_EXPORTER:-${TRACING_EXPORTER}}`,
+				TRACING_URL: `http://jaeger:${zipkinPort}`,
+			});
 		}
 	});
 });
