@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Real servers for the cluster and the tests, on loopback, without Docker:
-# NATS with JetStream and Redis (Debian packages) and the MongoDB stand-in
-# (mongo-java-server on an H2 file, built with Maven from infra/mongo). Data
-# and logs live in .infra/ (git-ignored). It never adopts a server it did not
-# start: a port already in use is an error (pick others with INFRA_*_PORT).
+# NATS with JetStream, Redis and RabbitMQ (Debian packages) and the MongoDB
+# stand-in (mongo-java-server on an H2 file, built with Maven from
+# infra/mongo). Data and logs live in .infra/ (git-ignored). It never adopts a
+# server it did not start: a port already in use is an error (pick others with
+# INFRA_*_PORT).
 #
-#   scripts/infra.sh up            install what is missing, start all three, print the env
+#   scripts/infra.sh up            install what is missing, start them all, print the env
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, rabbitmq (fault tests use this)
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -21,6 +22,12 @@ HOST=127.0.0.1
 NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
+RABBITMQ_PORT="${INFRA_RABBITMQ_PORT:-5672}"
+# The Debian package's scripts proper: /usr/sbin/rabbitmq-server would switch to the rabbitmq user and /var/lib/rabbitmq.
+RABBITMQ_BIN=/usr/lib/rabbitmq/bin
+# Its own Erlang node name per port, so servers of several checkouts can run side by side.
+RABBITMQ_NODE="infra-$RABBITMQ_PORT@localhost"
+SERVERS="nats redis mongo rabbitmq"
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -38,7 +45,8 @@ port_of() {
 	nats) echo "$NATS_PORT" ;;
 	redis) echo "$REDIS_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
-	*) die "unknown server '$1' (nats, redis, mongo)" ;;
+	rabbitmq) echo "$RABBITMQ_PORT" ;;
+	*) die "unknown server '$1' (nats, redis, mongo, rabbitmq)" ;;
 	esac
 }
 
@@ -69,6 +77,7 @@ apt_install() {
 ensure_installed() {
 	command -v nats-server >/dev/null || apt_install nats-server
 	command -v redis-server >/dev/null || apt_install redis-server
+	[ -x "$RABBITMQ_BIN/rabbitmq-server" ] || apt_install rabbitmq-server
 	ensure_store
 }
 
@@ -141,6 +150,37 @@ EOF
 	touch "$schemas/.v$K8S_VERSION"
 }
 
+# RabbitMQ's environment, for the server and rabbitmqctl alike (call it in a
+# subshell: it sets HOME). Everything lives under .infra/rabbitmq, nothing comes
+# from /etc/rabbitmq or /var/lib/rabbitmq, no plugin is enabled (the management
+# plugin would want ports of its own), and the Erlang distribution and the epmd
+# it starts listen on loopback only. HOME holds the Erlang cookie rabbitmqctl
+# needs to talk to the node.
+rabbitmq_env() {
+	local dir="$STATE/rabbitmq"
+	mkdir -p "$dir"
+	[ -f "$dir/enabled_plugins" ] || echo "[]." >"$dir/enabled_plugins"
+	export HOME="$dir" RABBITMQ_NODENAME="$RABBITMQ_NODE" RABBITMQ_NODE_IP_ADDRESS="$HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+		RABBITMQ_DIST_PORT=$((RABBITMQ_PORT + 20000)) RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_LOGS=- \
+		RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" \
+		RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" ERL_EPMD_ADDRESS="$HOST" \
+		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${HOST//./,}}"
+}
+
+# RabbitMQ opens its port before it has loaded its queues and users: ready is
+# when rabbitmqctl says the node has finished booting.
+wait_for_rabbitmq() {
+	local pid=$1
+	for _ in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		(rabbitmq_env && "$RABBITMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODE" await_startup --timeout 5) >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	say "rabbitmq did not finish booting on $HOST:$RABBITMQ_PORT; its log:"
+	tail -n 20 "$STATE/log/rabbitmq.log" >&2 || true
+	exit 1
+}
+
 start_one() {
 	local name=$1 port pid_file
 	port=$(port_of "$name")
@@ -154,9 +194,10 @@ start_one() {
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
 	mongo) nohup java -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -Xms1g -Xmx3g -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
 		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
+	rabbitmq) (rabbitmq_env && exec nohup "$RABBITMQ_BIN/rabbitmq-server") >"$STATE/log/rabbitmq.log" 2>&1 & ;;
 	esac
 	echo $! >"$pid_file"
-	wait_for_port "$name" "$port"
+	if [ "$name" = rabbitmq ]; then wait_for_rabbitmq "$!"; else wait_for_port "$name" "$port"; fi
 }
 
 stop_one() {
@@ -165,7 +206,8 @@ stop_one() {
 	pid=$(cat "$pid_file")
 	if kill -0 "$pid" 2>/dev/null; then
 		kill "$pid"
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		# RabbitMQ takes a few seconds to close its queues; the others are gone at once.
+		for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 	rm -f "$pid_file"
@@ -176,6 +218,7 @@ print_env() {
 export TRANSPORTER=nats://$HOST:$NATS_PORT
 export CACHER=redis://$HOST:$REDIS_PORT
 export MONGO_URI=mongodb://$HOST:$MONGO_PORT/shop
+# The cluster over RabbitMQ instead of NATS: export TRANSPORTER=amqp://guest:guest@$HOST:$RABBITMQ_PORT
 EOF
 }
 
@@ -183,11 +226,11 @@ case "${1:-}" in
 up)
 	ensure_installed
 	ensure_python
-	for name in nats redis mongo; do start_one "$name"; done
+	for name in $SERVERS; do start_one "$name"; done
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in mongo redis nats; do stop_one "$name"; done ;;
+down) for name in $SERVERS; do stop_one "$name"; done ;;
 env) print_env ;;
 python)
 	ensure_python
@@ -201,17 +244,17 @@ kubeconform)
 		-schema-location "$STATE/k8s-schemas/$KUBERNETES_VALIDATE_VERSION/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
 	;;
 status)
-	for name in nats redis mongo; do
+	for name in $SERVERS; do
 		if listening "$(port_of "$name")"; then echo "$name: up on $HOST:$(port_of "$name")"; else echo "$name: down"; fi
 	done
 	;;
 start)
-	[ -n "${2:-}" ] || die "usage: $0 start nats|redis|mongo"
+	[ -n "${2:-}" ] || die "usage: $0 start nats|redis|mongo|rabbitmq"
 	[ "$2" = mongo ] && ensure_store
 	start_one "$2"
 	;;
 stop)
-	[ -n "${2:-}" ] || die "usage: $0 stop nats|redis|mongo"
+	[ -n "${2:-}" ] || die "usage: $0 stop nats|redis|mongo|rabbitmq"
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;
