@@ -5,12 +5,14 @@ import net from "node:net";
 
 import type { EnvOverrides } from "./app";
 
-export type ServerName = "nats" | "redis" | "mongo";
+export type ServerName = "nats" | "redis" | "mongo" | "rabbitmq";
 
 export const serverUrls: Record<ServerName, string> = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
+	// RabbitMQ lets its default guest user in over loopback only, which is where scripts/infra.sh runs it.
+	rabbitmq: process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672",
 };
 
 /** A cluster's env on the real servers: NATS, the Redis cacher, and a namespace and database of its own. */
