@@ -3,6 +3,7 @@
 import type { BrokerOptions, CacherConfig } from "moleculer";
 import { developmentSecretsInUse, isAmqpUrl, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
 import { natsConnectionOptions } from "./lib/platform/nats-options";
+import { ConfirmedAmqpAdapter } from "./lib/platform/confirmed-amqp-adapter";
 import { keepOptionsFromRunnerEnv } from "./lib/platform/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/request-logging";
 import { waitForCacher } from "./lib/platform/cacher-health";
@@ -33,7 +34,7 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 // NATS, Redis Streams with Redis, RabbitMQ queues with AMQP (durable, consumer
 // groups, retries, dead letters); the in-process adapter in embedded mode. Any
 // other transporter has no durable adapter here.
-function channelAdapter(env: Env): Record<string, unknown> {
+function channelAdapter(env: Env): object {
 	const scheme = env.transporter?.split(":")[0];
 	const durable = {
 		prefix: env.namespace,
@@ -80,27 +81,25 @@ function channelAdapter(env: Env): Record<string, unknown> {
 		// A queue exists from its group's first start on: facts published before
 		// that reach no one (JetStream and Streams keep them for late groups).
 		// On a handler's error the adapter itself re-queues the fact at the tail
-		// of its queue, at once, counting attempts in a header, and after
-		// maxRetries attempts moves it to the DEAD_LETTER queue with its channel
-		// and group in headers.
-		return {
-			type: "AMQP",
-			options: {
-				...durable,
-				amqp: {
-					url: env.transporter,
-					// amqplib's defaults, said here because the publisher declares the same exchanges
-					// (below) and RabbitMQ refuses a declaration that differs from the existing one.
-					exchangeOptions: { durable: true },
-					queueOptions: { durable: true },
-					// Kept on disk, so a RabbitMQ restart loses no fact (the adapter's default is transient).
-					messageOptions: { persistent: true },
-					// Publishing to an exchange no consumer has declared yet makes RabbitMQ close
-					// the adapter's one channel for good (404): the publisher declares it first.
-					publishAssertExchange: { enabled: true, exchangeOptions: { durable: true } },
-				},
+		// of its queue, at once, counting attempts in a header (that copy is not
+		// persistent), and after maxRetries attempts moves it to the DEAD_LETTER
+		// queue with its channel and group in headers. Publishes wait for
+		// RabbitMQ's confirmation (lib/platform/confirmed-amqp-adapter.ts).
+		return new ConfirmedAmqpAdapter({
+			...durable,
+			amqp: {
+				url: env.transporter,
+				// amqplib's defaults, said here because the publisher declares the same exchanges
+				// (below) and RabbitMQ refuses a declaration that differs from the existing one.
+				exchangeOptions: { durable: true },
+				queueOptions: { durable: true },
+				// Kept on disk, so a RabbitMQ restart loses no fact (the adapter's default is transient).
+				messageOptions: { persistent: true },
+				// Publishing to an exchange no consumer has declared yet makes RabbitMQ close
+				// the adapter's one channel for good (404): the publisher declares it first.
+				publishAssertExchange: { enabled: true, exchangeOptions: { durable: true } },
 			},
-		};
+		});
 	}
 	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls://, redis:// or amqp://, not ${scheme}`);
 	// In-process, with the durable adapters' concurrency (its default handles one message at a time).
