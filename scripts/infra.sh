@@ -154,8 +154,9 @@ EOF
 # subshell: it sets HOME). Everything lives under .infra/rabbitmq, nothing comes
 # from /etc/rabbitmq or /var/lib/rabbitmq, no plugin is enabled (the management
 # plugin would want ports of its own), and the Erlang distribution and the epmd
-# it starts listen on loopback only. HOME holds the Erlang cookie rabbitmqctl
-# needs to talk to the node.
+# it starts listen on loopback only (epmd, Erlang's name server, outlives the
+# node: other Erlang nodes may be registered with it). HOME holds the Erlang
+# cookie rabbitmqctl needs to talk to the node.
 rabbitmq_env() {
 	local dir="$STATE/rabbitmq"
 	mkdir -p "$dir"
