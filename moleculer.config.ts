@@ -1,8 +1,9 @@
 // The one broker configuration. Every knob comes from the environment
 // (lib/platform/env.ts) with an embedded default, and says why it has its value.
 import type { BrokerOptions, CacherConfig } from "moleculer";
-import { developmentSecretsInUse, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
+import { developmentSecretsInUse, isAmqpUrl, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
 import { natsConnectionOptions } from "./lib/platform/nats-options";
+import { ConfirmedAmqpAdapter } from "./lib/platform/confirmed-amqp-adapter";
 import { keepOptionsFromRunnerEnv } from "./lib/platform/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/request-logging";
 import { waitForCacher } from "./lib/platform/cacher-health";
@@ -18,15 +19,22 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 	if (!env.transporter) return null; // embedded: every service in this one broker
 	// Servers, credentials, TLS and reconnecting: lib/platform/nats-options.ts.
 	if (isNatsUrl(env.transporter)) return { type: "NATS", options: natsConnectionOptions(env) };
-	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, amqp://, ...)
+	if (isAmqpUrl(env.transporter)) {
+		// The transporter acknowledges a request only once its action has answered, so
+		// prefetch is how many calls from other nodes a node serves at once. Moleculer's
+		// default of 1 would make every node serve one call at a time, and two nodes
+		// calling each other would each wait for the other until the timeout.
+		return { type: "AMQP", options: { url: env.transporter, prefetch: 100 } };
+	}
+	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, mqtt://, ...)
 }
 
 // Facts (docs/architecture.md, "Facts and channels") travel on
 // @moleculer/channels, on the same server as the transporter: JetStream with
-// NATS, Redis Streams with Redis (durable, consumer groups, retries, dead
-// letters); the in-process adapter in embedded mode. Any other transporter has
-// no durable adapter here.
-function channelAdapter(env: Env): Record<string, unknown> {
+// NATS, Redis Streams with Redis, RabbitMQ queues with AMQP (durable, consumer
+// groups, retries, dead letters); the in-process adapter in embedded mode. Any
+// other transporter has no durable adapter here.
+function channelAdapter(env: Env): object {
 	const scheme = env.transporter?.split(":")[0];
 	const durable = {
 		prefix: env.namespace,
@@ -65,7 +73,35 @@ function channelAdapter(env: Env): Record<string, unknown> {
 			},
 		};
 	}
-	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls:// or redis://, not ${scheme}`);
+	if (isAmqpUrl(env.transporter)) {
+		// A fanout exchange per channel and a durable queue per consumer group
+		// ("<group>.<namespace>.<channel>"): each group gets each fact once, and a
+		// fact its consumer took but had not acknowledged when its connection
+		// dropped (a SIGKILLed node) goes back to the queue at once for another.
+		// A queue exists from its group's first start on: facts published before
+		// that reach no one (JetStream and Streams keep them for late groups).
+		// On a handler's error the adapter itself re-queues the fact at the tail
+		// of its queue, at once, counting attempts in a header (that copy is not
+		// persistent), and after maxRetries attempts moves it to the DEAD_LETTER
+		// queue with its channel and group in headers. Publishes wait for
+		// RabbitMQ's confirmation (lib/platform/confirmed-amqp-adapter.ts).
+		return new ConfirmedAmqpAdapter({
+			...durable,
+			amqp: {
+				url: env.transporter,
+				// amqplib's defaults, said here because the publisher declares the same exchanges
+				// (below) and RabbitMQ refuses a declaration that differs from the existing one.
+				exchangeOptions: { durable: true },
+				queueOptions: { durable: true },
+				// Kept on disk, so a RabbitMQ restart loses no fact (the adapter's default is transient).
+				messageOptions: { persistent: true },
+				// Publishing to an exchange no consumer has declared yet makes RabbitMQ close
+				// the adapter's one channel for good (404): the publisher declares it first.
+				publishAssertExchange: { enabled: true, exchangeOptions: { durable: true } },
+			},
+		});
+	}
+	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls://, redis:// or amqp://, not ${scheme}`);
 	// In-process, with the durable adapters' concurrency (its default handles one message at a time).
 	return { type: "Fake", options: { prefix: env.namespace, maxInFlight: durable.maxInFlight } };
 }

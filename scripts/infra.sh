@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real servers for the cluster and the tests, on loopback, without Docker:
-# NATS with JetStream and Redis (Debian packages), the MongoDB stand-in
-# (mongo-java-server on an H2 file, built with Maven from infra/mongo),
+# NATS with JetStream, Redis and RabbitMQ (Debian packages), the MongoDB
+# stand-in (mongo-java-server on an H2 file, built with Maven from infra/mongo),
 # Prometheus (Debian package) scraping the nodes listed in its targets folder,
 # and Jaeger v2 (built with Go from its module, configured by deploy/jaeger/config.yaml).
 # Data and logs live in .infra/ (git-ignored). It never adopts a server it did not
@@ -11,7 +11,7 @@
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, prometheus, jaeger (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, rabbitmq, prometheus, jaeger (fault tests use this)
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -23,10 +23,14 @@ HOST=127.0.0.1
 NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
+RABBITMQ_PORT="${INFRA_RABBITMQ_PORT:-5672}"
+# The Debian package's scripts proper: /usr/sbin/rabbitmq-server would switch to the rabbitmq user and /var/lib/rabbitmq.
+RABBITMQ_BIN=/usr/lib/rabbitmq/bin
+# Its own Erlang node name per port, so servers of several checkouts can run side by side.
+RABBITMQ_NODE="infra-$RABBITMQ_PORT@localhost"
 PROMETHEUS_PORT="${INFRA_PROMETHEUS_PORT:-9090}"
 # Nodes to scrape: one JSON file per cluster (deploy/prometheus/local.yml says the shape).
 PROMETHEUS_TARGETS="$STATE/prometheus/targets"
-SERVERS="nats redis mongo prometheus jaeger"
 # Jaeger's query API (HTTP and gRPC) and the receivers the nodes send spans to.
 JAEGER_QUERY_PORT="${INFRA_JAEGER_QUERY_PORT:-16686}"
 JAEGER_QUERY_GRPC_PORT="${INFRA_JAEGER_QUERY_GRPC_PORT:-16685}"
@@ -38,6 +42,8 @@ JAEGER="$STATE/bin/jaeger"
 # (the jaegertracing/jaeger:2.13.0 image of docker-compose.yml).
 JAEGER_MODULE_VERSION=v1.76.0
 JAEGER_RELEASE=v2.13.0
+# In start order; 'down' stops them in reverse.
+SERVERS="nats redis mongo rabbitmq prometheus jaeger"
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -55,6 +61,7 @@ port_of() {
 	nats) echo "$NATS_PORT" ;;
 	redis) echo "$REDIS_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
+	rabbitmq) echo "$RABBITMQ_PORT" ;;
 	prometheus) echo "$PROMETHEUS_PORT" ;;
 	jaeger) echo "$JAEGER_QUERY_PORT" ;;
 	*) die "unknown server '$1' ($SERVERS)" ;;
@@ -97,6 +104,7 @@ ensure_installed() {
 	command -v nats-server >/dev/null || apt_install nats-server
 	command -v redis-server >/dev/null || apt_install redis-server
 	command -v prometheus >/dev/null || apt_install prometheus
+	[ -x "$RABBITMQ_BIN/rabbitmq-server" ] || apt_install rabbitmq-server
 	ensure_store
 	ensure_jaeger
 }
@@ -187,6 +195,38 @@ ensure_jaeger() {
 	touch "$stamp"
 }
 
+# RabbitMQ's environment, for the server and rabbitmqctl alike (call it in a
+# subshell: it sets HOME). Everything lives under .infra/rabbitmq, nothing comes
+# from /etc/rabbitmq or /var/lib/rabbitmq, no plugin is enabled (the management
+# plugin would want ports of its own), and the Erlang distribution and the epmd
+# it starts listen on loopback only (epmd, Erlang's name server, outlives the
+# node: other Erlang nodes may be registered with it). HOME holds the Erlang
+# cookie rabbitmqctl needs to talk to the node.
+rabbitmq_env() {
+	local dir="$STATE/rabbitmq"
+	mkdir -p "$dir"
+	[ -f "$dir/enabled_plugins" ] || echo "[]." >"$dir/enabled_plugins"
+	export HOME="$dir" RABBITMQ_NODENAME="$RABBITMQ_NODE" RABBITMQ_NODE_IP_ADDRESS="$HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+		RABBITMQ_DIST_PORT=$((RABBITMQ_PORT + 20000)) RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_LOGS=- \
+		RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" \
+		RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" ERL_EPMD_ADDRESS="$HOST" \
+		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${HOST//./,}}"
+}
+
+# RabbitMQ opens its port before it has loaded its queues and users: ready is
+# when rabbitmqctl says the node has finished booting.
+wait_for_rabbitmq() {
+	local pid=$1
+	for _ in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		(rabbitmq_env && "$RABBITMQ_BIN/rabbitmqctl" -q -n "$RABBITMQ_NODE" await_startup --timeout 5) >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	say "rabbitmq did not finish booting on $HOST:$RABBITMQ_PORT; its log:"
+	tail -n 20 "$STATE/log/rabbitmq.log" >&2 || true
+	exit 1
+}
+
 start_one() {
 	local name=$1 port pid_file
 	port=$(port_of "$name")
@@ -215,8 +255,10 @@ start_one() {
 	jaeger) JAEGER_LISTEN_HOST="$HOST" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" \
 		JAEGER_ZIPKIN_PORT="$JAEGER_ZIPKIN_PORT" JAEGER_OTLP_GRPC_PORT="$JAEGER_OTLP_GRPC_PORT" JAEGER_OTLP_HTTP_PORT="$JAEGER_OTLP_HTTP_PORT" \
 		nohup "$JAEGER" --config "$ROOT/deploy/jaeger/config.yaml" >"$STATE/log/jaeger.log" 2>&1 & ;;
+	rabbitmq) (rabbitmq_env && exec nohup "$RABBITMQ_BIN/rabbitmq-server") >"$STATE/log/rabbitmq.log" 2>&1 & ;;
 	esac
 	echo $! >"$pid_file"
+	if [ "$name" = rabbitmq ]; then wait_for_rabbitmq "$!"; return; fi
 	for entry in $(ports_of "$name"); do wait_for_port "$name" "${entry#*:}"; done
 }
 
@@ -226,7 +268,8 @@ stop_one() {
 	pid=$(cat "$pid_file")
 	if kill -0 "$pid" 2>/dev/null; then
 		kill "$pid"
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		# RabbitMQ takes a few seconds to close its queues; the others are gone at once.
+		for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 	rm -f "$pid_file"
@@ -241,6 +284,7 @@ export MONGO_URI=mongodb://$HOST:$MONGO_PORT/shop
 # Jaeger: http://$HOST:$JAEGER_QUERY_PORT/api/traces; every node sends it spans with
 export TRACING_EXPORTER=Zipkin
 export TRACING_URL=http://$HOST:$JAEGER_ZIPKIN_PORT
+# The cluster over RabbitMQ instead of NATS: export TRANSPORTER=amqp://guest:guest@$HOST:$RABBITMQ_PORT
 EOF
 }
 
@@ -252,7 +296,7 @@ up)
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in jaeger prometheus mongo redis nats; do stop_one "$name"; done ;;
+down) for name in $(echo "$SERVERS" | tr ' ' '\n' | tac); do stop_one "$name"; done ;;
 env) print_env ;;
 python)
 	ensure_python

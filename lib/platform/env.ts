@@ -20,7 +20,7 @@ export interface Env {
 	nodeEnv: NodeEnv;
 	namespace: string;
 	nodeID?: string;
-	/** nats://, tls://, redis://, ... ; unset: every service in one broker, no transporter. */
+	/** nats://, tls://, redis://, amqp://, ... ; unset: every service in one broker, no transporter. */
 	transporter?: string;
 	/** Set when any NATS_TLS_* is: NATS connections then require TLS. */
 	natsTls?: NatsTlsFiles;
@@ -147,14 +147,35 @@ export function isNatsUrl(raw: string | undefined): boolean {
 	return raw != null && /^(nats|tls):\/\//i.test(raw);
 }
 
-// A NATS URL that does not parse (lib/platform/nats-options.ts takes servers and
-// credentials from it) stops start-up naming TRANSPORTER, password hidden.
+/** amqp:// or amqps:// (TLS): the transporter goes over RabbitMQ and the channels on its queues. */
+export function isAmqpUrl(raw: string | undefined): boolean {
+	return raw != null && /^amqps?:\/\//i.test(raw);
+}
+
+const hasHost = (server: string) => URL.canParse(server) && new URL(server).hostname !== "";
+
+// A NATS or AMQP URL that does not parse (lib/platform/nats-options.ts takes
+// servers and credentials from it; amqplib would fail at connect time, over and
+// over) stops start-up naming TRANSPORTER, password hidden.
 function transporterUrl(source: Source): string | undefined {
 	const raw = text(source, "TRANSPORTER");
-	if (raw == null || !isNatsUrl(raw)) return raw;
-	const servers = raw.split(",").map(server => server.trim());
-	if (!servers.every(server => isNatsUrl(server) && URL.canParse(server) && new URL(server).hostname !== "")) {
-		throw new Error(`TRANSPORTER must be nats://[user:password@]host[:port] or tls://..., comma-separated for several servers, got "${redactUrl(raw)}"`);
+	if (raw == null) return raw;
+	if (isNatsUrl(raw)) {
+		const servers = raw.split(",").map(server => server.trim());
+		if (!servers.every(server => isNatsUrl(server) && hasHost(server))) {
+			throw new Error(
+				`TRANSPORTER must be nats://[user:password@]host[:port] or tls://..., comma-separated for several servers, got "${redactUrl(raw)}"`,
+			);
+		}
+	}
+	if (isAmqpUrl(raw)) {
+		// Moleculer's transporter and the channels adapter both take several brokers as a ";"-separated list.
+		const brokers = raw.split(";").map(server => server.trim());
+		if (!brokers.every(server => isAmqpUrl(server) && hasHost(server))) {
+			throw new Error(
+				`TRANSPORTER must be amqp://[user:password@]host[:port][/vhost] or amqps://..., ";"-separated for several brokers, got "${redactUrl(raw)}"`,
+			);
+		}
 	}
 	return raw;
 }

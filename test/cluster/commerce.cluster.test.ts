@@ -4,10 +4,10 @@
 // invariants of docs/architecture.md, "Invariants", must hold.
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import { checkConsistency, type ConsistencyReport } from "../../lib/ops/consistency";
 import { DEVELOPMENT_WEBHOOK_SECRET } from "../../lib/platform/env";
 import { signature } from "../../services/shipping/shipment";
 import { uniqueName } from "../support/app";
+import { sagasFinishAfterOrdersNodeKilled, settled, stockedProduct, type ShopUnderTest } from "../support/checkout-scenarios";
 import { clientNode, Cluster, freePort, waitFor, type ClusterNode } from "../support/cluster";
 import { request } from "../support/http";
 import { clusterEnv, describeWithServers } from "../support/servers";
@@ -29,17 +29,7 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 	const nodes: Record<string, ClusterNode> = {};
 
 	const start = (name: string, services: string, extra = {}) => (nodes[name] = cluster.start(name, services, extra));
-	const report = (): Promise<ConsistencyReport> => checkConsistency((action, params) => client.call(action, params));
-	const settled = async () => {
-		const last = await eventually(report, r => r.ok, 45_000);
-		expect(last.violations).toEqual([]);
-		return last;
-	};
-	const stockedProduct = async (units: number, index: number) => {
-		const product = await someProduct(url, "electronics", index);
-		expect((await admin.call("PATCH", `/inventory/${product.id}`, { available: units })).status).toBe(200);
-		return product;
-	};
+	const shop = (): ShopUnderTest => ({ url, admin, client });
 
 	beforeAll(async () => {
 		const port = await freePort();
@@ -72,7 +62,7 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 	});
 
 	it("takes an order from checkout to DELIVERED across nodes, with facts on JetStream", async () => {
-		const product = await stockedProduct(20, 0);
+		const product = await stockedProduct(shop(), 20, 0);
 		const shopper = await Shopper.register(url);
 		const placed = await shopper.buy(product.id, 2);
 		expect(placed.status).toBe(201);
@@ -107,24 +97,24 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 
 		const templates = async () => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
 		expect(await eventually(templates, list => list.length === 4)).toEqual(["order-confirmed", "order-delivered", "order-shipped", "welcome"]);
-		await settled();
+		await settled(client);
 	});
 
 	it("never oversells when checkouts race through two orders nodes", async () => {
-		const product = await stockedProduct(4, 1);
+		const product = await stockedProduct(shop(), 4, 1);
 		const shoppers = await Promise.all(Array.from({ length: 10 }, () => Shopper.register(url)));
 		for (const shopper of shoppers) await shopper.addToCart(product.id, 1);
 		const results = await Promise.all(shoppers.map(shopper => shopper.checkout()));
 		expect(results.filter(r => r.body.status === "CONFIRMED")).toHaveLength(4);
 		expect(results.filter(r => r.body.status === "CANCELLED" && r.body.cancelReason === "OUT_OF_STOCK")).toHaveLength(6);
-		await settled();
+		await settled(client);
 	});
 
 	// Breaks: the notifications node, while orders are confirmed.
 	// Holds: once a notifications node is back, every order has exactly one confirmation.
 	it("sends every confirmation exactly once when the notifications node was down while orders were placed", async () => {
 		await nodes.notifications.stop("SIGKILL");
-		const product = await stockedProduct(20, 2);
+		const product = await stockedProduct(shop(), 20, 2);
 		const shoppers = await Promise.all(Array.from({ length: 3 }, () => Shopper.register(url)));
 		const orders = await Promise.all(shoppers.map(shopper => shopper.buy(product.id, 1)));
 		expect(orders.map(o => o.body.status)).toEqual(["CONFIRMED", "CONFIRMED", "CONFIRMED"]);
@@ -138,13 +128,13 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 			);
 			expect(inbox.body.rows.filter(n => n.template === "order-confirmed").map(n => n.orderId)).toEqual([orders[i].body.id]);
 		}
-		await settled();
+		await settled(client);
 	});
 
 	// Breaks: the payments node.
 	// Holds: checkout answers 503 at once and nothing is reserved; it works again when payments returns.
 	it("answers checkouts with 503 while payments is down, reserving nothing, and recovers", async () => {
-		const product = await stockedProduct(5, 3);
+		const product = await stockedProduct(shop(), 5, 3);
 		await nodes.payments.stop("SIGTERM");
 		const shopper = await Shopper.register(url);
 		const refused = await shopper.buy(product.id, 1);
@@ -159,32 +149,9 @@ describeWithServers(["nats", "redis", "mongo"], "commerce cluster", () => {
 			20_000,
 		);
 		expect(retried.body.status).toBe("CONFIRMED");
-		await settled();
+		await settled(client);
 	});
 
-	// Breaks: an orders node, SIGKILLed while sagas run on it under load.
-	// Holds: the other orders node (and the restarted one) finish every PENDING
-	// order; no order stays PENDING, stock is conserved, money matches orders.
-	it("finishes every saga when an orders node is SIGKILLed mid-checkout under load", async () => {
-		const product = await stockedProduct(200, 4);
-		const shoppers = await Promise.all(Array.from({ length: 24 }, () => Shopper.register(url)));
-		for (const shopper of shoppers) await shopper.addToCart(product.id, 1);
-		const inFlight = shoppers.map(shopper => shopper.checkout(cards.ok).catch(err => ({ status: 0, body: String(err) })));
-		await new Promise(resolve => setTimeout(resolve, 150));
-		await nodes.orders1.stop("SIGKILL");
-		const answers = await Promise.all(inFlight);
-		// Requests on the dead node fail with a clear 5xx; none may claim success wrongly.
-		for (const answer of answers) expect([201, 202, 500, 502, 503, 504]).toContain(answer.status);
-
-		start("orders1", "orders,carts");
-		const final = await settled();
-		expect(final.counts.pending).toBe(0);
-		const level = (
-			await client.call<{ productId: string; sold: number; available: number; reserved: number; received: number }[], object>("inventory.all", {
-				pageSize: 500,
-			})
-		).find(l => l.productId === product.id)!;
-		expect(level.available + level.reserved + level.sold).toBe(level.received);
-		expect(level.reserved).toBe(0);
-	});
+	it("finishes every saga when an orders node is SIGKILLed mid-checkout under load", () =>
+		sagasFinishAfterOrdersNodeKilled(shop(), 4, nodes.orders1, () => start("orders1", "orders,carts")));
 });

@@ -2,13 +2,11 @@
 // NATS, requests over Redis pub/sub and facts on Redis Streams. One checkout
 // crosses every node type and its facts reach shipping and notifications.
 import type { ServiceBroker } from "moleculer";
-import { checkConsistency } from "../../lib/ops/consistency";
 import { uniqueName } from "../support/app";
+import { checkoutReachesEveryConsumer } from "../support/checkout-scenarios";
 import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
 import { clusterEnv, describeWithServers, serverUrls } from "../support/servers";
-import { Shopper, someProduct } from "../support/shop";
-import { eventually } from "../support/wait";
-import type { Notification, Order, Page } from "../../lib/contract/contract";
+import { Shopper } from "../support/shop";
 
 describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", () => {
 	const namespace = uniqueName("redis");
@@ -28,28 +26,6 @@ describeWithServers(["redis", "mongo"], "cluster over the Redis transporter", ()
 	});
 
 	it("checks out across every node, with the facts delivered on Redis Streams", async () => {
-		const admin = await Shopper.admin(url);
-		const product = await someProduct(url, "kitchen", 0);
-		expect((await admin.call("PATCH", `/inventory/${product.id}`, { available: 10 })).status).toBe(200);
-		const shopper = await Shopper.register(url);
-		const placed = await shopper.buy(product.id, 1);
-		expect([placed.status, placed.body.status]).toEqual([201, "CONFIRMED"]);
-
-		// order.confirmed -> shipping creates a shipment -> shipment.created reaches orders.
-		const shipped = await eventually(
-			() => shopper.call<Order>("GET", `/orders/${placed.body.id}`),
-			res => res.body.shipment != null,
-			30_000,
-		);
-		expect(shipped.body.shipment!.status).toBe("CREATED");
-		const templates = async () => (await shopper.call<Page<Notification>>("GET", "/notifications")).body.rows.map(n => n.template).sort();
-		expect(await eventually(templates, list => list.length === 2, 30_000)).toEqual(["order-confirmed", "welcome"]);
-
-		const report = await eventually(
-			() => checkConsistency((action, params) => client.call(action, params)),
-			r => r.ok,
-			30_000,
-		);
-		expect(report.violations).toEqual([]);
+		await checkoutReachesEveryConsumer({ url, admin: await Shopper.admin(url), client }, 0);
 	});
 });

@@ -5,7 +5,7 @@ import net from "node:net";
 
 import type { EnvOverrides } from "./app";
 
-export type ServerName = "nats" | "redis" | "mongo" | "prometheus" | "jaeger";
+export type ServerName = "nats" | "redis" | "mongo" | "rabbitmq" | "prometheus" | "jaeger";
 
 /** Jaeger: its query API, where tests read traces back, and its Zipkin receiver, where nodes send spans. */
 export const jaegerUrls = {
@@ -17,6 +17,8 @@ export const serverUrls: Record<ServerName, string> = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 	mongo: process.env.TEST_MONGO_URL ?? "mongodb://127.0.0.1:27017",
+	// RabbitMQ lets its default guest user in over loopback only, which is where scripts/infra.sh runs it.
+	rabbitmq: process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672",
 	prometheus: process.env.TEST_PROMETHEUS_URL ?? "http://127.0.0.1:9090",
 	jaeger: jaegerUrls.query,
 };
@@ -26,6 +28,7 @@ export const serverAddresses: Record<ServerName, string[]> = {
 	nats: [serverUrls.nats],
 	redis: [serverUrls.redis],
 	mongo: [serverUrls.mongo],
+	rabbitmq: [serverUrls.rabbitmq],
 	prometheus: [serverUrls.prometheus],
 	jaeger: [jaegerUrls.query, jaegerUrls.zipkin],
 };

@@ -46,6 +46,13 @@ describe("environment contract", () => {
 		expect(readEnv({ MONITORING_HOST: "0.0.0.0" }).monitoringHost).toBe("0.0.0.0");
 	});
 
+	it("takes RabbitMQ URLs for TRANSPORTER, several brokers separated by semicolons, and refuses one without a host", () => {
+		expect(readEnv({ TRANSPORTER: "amqp://shop:secret@rabbit:5672/shop" }).transporter).toBe("amqp://shop:secret@rabbit:5672/shop");
+		expect(readEnv({ TRANSPORTER: "amqps://rabbit-a:5671;amqps://rabbit-b:5671" }).transporter).toBe("amqps://rabbit-a:5671;amqps://rabbit-b:5671");
+		expect(() => readEnv({ TRANSPORTER: "amqp://shop:hunter2@" })).toThrow(/^TRANSPORTER must be amqp:\/\/(?!.*hunter2)/);
+		expect(() => readEnv({ TRANSPORTER: "amqp://rabbit-a;nats://nats" })).toThrow(/^TRANSPORTER/);
+	});
+
 	it("never prints a password from a URL", () => {
 		expect(redactUrl("mongodb://app:hunter2@db:27017/shop")).toBe("mongodb://app:***@db:27017/shop");
 		expect(() => readEnv({ MONGO_URI: "mongo://app:hunter2@db" })).toThrow(/^(?!.*hunter2)/);
