@@ -26,7 +26,7 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 // NATS, Redis Streams with Redis (durable, consumer groups, retries, dead
 // letters); the in-process adapter in embedded mode. Any other transporter has
 // no durable adapter here.
-function channelAdapter(env: Env): Record<string, unknown> {
+export function channelAdapter(env: Env): { type: string; options: Record<string, unknown> } {
 	const scheme = env.transporter?.split(":")[0];
 	const durable = {
 		prefix: env.namespace,
@@ -59,6 +59,10 @@ function channelAdapter(env: Env): Record<string, unknown> {
 				nats: {
 					// Its own connection, with the transporter's servers, credentials and TLS.
 					connectionOptions: natsConnectionOptions(env),
+					// Streams the adapter creates (one per channel, and DEAD_LETTER) keep this many
+					// copies, on different servers: 3 on a 3-server cluster survives losing one.
+					// An existing stream keeps the count it was created with (README, "NATS as a cluster").
+					streamConfig: { num_replicas: env.factStreamReplicas },
 					// A consumer group created after facts were published still gets them.
 					consumerOptions: { config: { deliver_policy: "all" } },
 				},
