@@ -108,12 +108,13 @@ export class Cluster {
 
 	/**
 	 * The whole shop as docker-compose.yml groups it: a gateway and one node per
-	 * service group. Resolves with the gateway's URL once it is ready.
+	 * service group, `envOf` adding a node's own env (the i-th node, the gateway
+	 * first). Resolves with the gateway's URL once it is ready.
 	 */
-	async startShop(): Promise<string> {
+	async startShop(envOf: (index: number) => EnvOverrides = () => ({})): Promise<string> {
 		const port = await freePort();
-		this.start("gateway", "api", { PORT: String(port) });
-		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services);
+		this.start("gateway", "api", { PORT: String(port), ...envOf(0) });
+		for (const [i, [name, services]] of Object.entries(SHOP_NODES).entries()) this.start(name, services, envOf(i + 1));
 		const url = `http://127.0.0.1:${port}`;
 		await waitFor(
 			async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200,
