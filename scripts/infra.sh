@@ -9,7 +9,9 @@
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo (fault tests use this), or nats1..nats3
+#   scripts/infra.sh nats-cluster [down]   a 3-server NATS cluster with JetStream beside the single server
+#                                  (client ports 4231-4233), print its TRANSPORTER; down stops it
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -21,6 +23,10 @@ HOST=127.0.0.1
 NATS_PORT="${INFRA_NATS_PORT:-4222}"
 REDIS_PORT="${INFRA_REDIS_PORT:-6379}"
 MONGO_PORT="${INFRA_MONGO_PORT:-27017}"
+# The cluster's servers nats1..nats3 listen for clients on this port and the
+# next two, for each other (routes) 2000 above, for monitoring 4000 above.
+NATS_CLUSTER_PORT="${INFRA_NATS_CLUSTER_PORT:-4231}"
+NATS_CLUSTER_SIZE=3
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -38,7 +44,15 @@ port_of() {
 	nats) echo "$NATS_PORT" ;;
 	redis) echo "$REDIS_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
-	*) die "unknown server '$1' (nats, redis, mongo)" ;;
+	nats[1-3]) echo $((NATS_CLUSTER_PORT + ${1#nats} - 1)) ;;
+	*) die "unknown server '$1' (nats, redis, mongo, nats1..nats3)" ;;
+	esac
+}
+
+port_variable() {
+	case "$1" in
+	nats[1-3]) echo INFRA_NATS_CLUSTER_PORT ;;
+	*) echo "INFRA_$(echo "$1" | tr a-z A-Z)_PORT" ;;
 	esac
 }
 
@@ -148,10 +162,14 @@ start_one() {
 	mkdir -p "$STATE/run" "$STATE/log" "$STATE/$name"
 	if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then return; fi
 	# A server this script did not start would not stop with 'stop' (fault tests rely on it).
-	listening "$port" && die "$HOST:$port ($name) is already in use by a process this script did not start; stop it, or choose another port with INFRA_$(echo "$name" | tr a-z A-Z)_PORT"
+	listening "$port" && die "$HOST:$port ($name) is already in use by a process this script did not start; stop it, or choose another port with $(port_variable "$name")"
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
+	nats[1-3])
+		write_cluster_config "${name#nats}"
+		nohup nats-server -c "$STATE/$name/nats-server.conf" >"$STATE/log/$name.log" 2>&1 &
+		;;
 	mongo) nohup java -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -Xms1g -Xmx3g -cp "$STORE_BUILD/mongo-store-1.jar:$STORE_BUILD/lib/*" shop.store.StoreServer \
 		"$HOST" "$port" "$STATE/mongo/shop.mv" "$STORE_COMMIT_MS" >"$STATE/log/mongo.log" 2>&1 & ;;
 	esac
@@ -171,6 +189,30 @@ stop_one() {
 	rm -f "$pid_file"
 }
 
+# Server i of the NATS cluster: its own JetStream store, routes to all three
+# (a server ignores the route to itself); JetStream in a cluster needs server_name.
+write_cluster_config() {
+	local i=$1 j routes=()
+	for j in $(seq 1 "$NATS_CLUSTER_SIZE"); do routes+=("\"nats-route://$HOST:$((NATS_CLUSTER_PORT + 2000 + j - 1))\""); done
+	cat >"$STATE/nats$i/nats-server.conf" <<EOF
+server_name: nats$i
+listen: "$HOST:$((NATS_CLUSTER_PORT + i - 1))"
+http: "$HOST:$((NATS_CLUSTER_PORT + 4000 + i - 1))"
+jetstream { store_dir: "$STATE/nats$i" }
+cluster {
+  name: shop
+  listen: "$HOST:$((NATS_CLUSTER_PORT + 2000 + i - 1))"
+  routes: [$(IFS=,; echo "${routes[*]}")]
+}
+EOF
+}
+
+cluster_transporter() {
+	local i urls=()
+	for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do urls+=("nats://$HOST:$(port_of "nats$i")"); done
+	(IFS=,; echo "${urls[*]}")
+}
+
 print_env() {
 	cat <<EOF
 export TRANSPORTER=nats://$HOST:$NATS_PORT
@@ -187,7 +229,18 @@ up)
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in mongo redis nats; do stop_one "$name"; done ;;
+down) for name in mongo redis nats nats1 nats2 nats3; do stop_one "$name"; done ;;
+nats-cluster)
+	if [ "${2:-}" = down ]; then
+		for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do stop_one "nats$i"; done
+		exit 0
+	fi
+	command -v nats-server >/dev/null || apt_install nats-server
+	for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do start_one "nats$i"; done
+	say "a $NATS_CLUSTER_SIZE-server NATS cluster with JetStream is running; point the nodes at it with:"
+	echo "export TRANSPORTER=$(cluster_transporter)"
+	echo "export FACT_STREAM_REPLICAS=$NATS_CLUSTER_SIZE"
+	;;
 env) print_env ;;
 python)
 	ensure_python
@@ -215,5 +268,5 @@ stop)
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;
-*) die "usage: $0 up|down|env|status|python|kubeconform [ARGS]|start NAME|stop NAME" ;;
+*) die "usage: $0 up|down|env|status|python|kubeconform [ARGS]|nats-cluster [down]|start NAME|stop NAME" ;;
 esac
