@@ -52,10 +52,6 @@ export class NatsCluster {
 		return this.servers[this.names.indexOf(name)];
 	}
 
-	nameOf(server: NatsServer): string {
-		return this.names[this.servers.indexOf(server)];
-	}
-
 	/** Until every running server sees a JetStream meta leader of the whole cluster. */
 	async jetStreamReady(timeoutMs = 30_000): Promise<void> {
 		await waitFor(
