@@ -34,7 +34,7 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 // NATS, Redis Streams with Redis, RabbitMQ queues with AMQP (durable, consumer
 // groups, retries, dead letters); the in-process adapter in embedded mode. Any
 // other transporter has no durable adapter here.
-function channelAdapter(env: Env): object {
+export function channelAdapter(env: Env): object {
 	const scheme = env.transporter?.split(":")[0];
 	const durable = {
 		prefix: env.namespace,
@@ -67,6 +67,10 @@ function channelAdapter(env: Env): object {
 				nats: {
 					// Its own connection, with the transporter's servers, credentials and TLS.
 					connectionOptions: natsConnectionOptions(env),
+					// Streams the adapter creates (one per channel, and DEAD_LETTER) keep this many
+					// copies, on different servers: 3 on a 3-server cluster survives losing one.
+					// An existing stream keeps the count it was created with (README, "NATS as a cluster").
+					streamConfig: { num_replicas: env.factStreamReplicas },
 					// A consumer group created after facts were published still gets them.
 					consumerOptions: { config: { deliver_policy: "all" } },
 				},

@@ -11,7 +11,9 @@
 #   scripts/infra.sh down          stop them
 #   scripts/infra.sh env           print the env that points the app at them
 #   scripts/infra.sh status        which are running
-#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, rabbitmq, prometheus, jaeger (fault tests use this)
+#   scripts/infra.sh start|stop NAME   one of nats, redis, mongo, rabbitmq, prometheus, jaeger (fault tests use this), or nats1..nats3
+#   scripts/infra.sh nats-cluster [down]   a 3-server NATS cluster with JetStream beside the single server
+#                                  (client ports 4231-4233), print its TRANSPORTER; down stops it
 #   scripts/infra.sh python        make the Python environment of polyglot/python, print its python
 #   scripts/infra.sh kubeconform [ARGS]   build kubeconform and unpack the Kubernetes schemas (cached);
 #                                  with ARGS run it against them (e.g. -strict deploy/k8s/api.yaml), else print its path
@@ -44,6 +46,10 @@ JAEGER_MODULE_VERSION=v1.76.0
 JAEGER_RELEASE=v2.13.0
 # In start order; 'down' stops them in reverse.
 SERVERS="nats redis mongo rabbitmq prometheus jaeger"
+# The cluster's servers nats1..nats3 listen for clients on this port and the
+# next two, for each other (routes) 2000 above, for monitoring 4000 above.
+NATS_CLUSTER_PORT="${INFRA_NATS_CLUSTER_PORT:-4231}"
+NATS_CLUSTER_SIZE=3
 STORE_BUILD="$STATE/mongo-store"
 # How often the store commits to its file (MongoDB's journal: 100 ms).
 STORE_COMMIT_MS="${INFRA_MONGO_COMMIT_MS:-100}"
@@ -64,15 +70,26 @@ port_of() {
 	rabbitmq) echo "$RABBITMQ_PORT" ;;
 	prometheus) echo "$PROMETHEUS_PORT" ;;
 	jaeger) echo "$JAEGER_QUERY_PORT" ;;
-	*) die "unknown server '$1' ($SERVERS)" ;;
+	nats[1-3]) echo $((NATS_CLUSTER_PORT + ${1#nats} - 1)) ;;
+	*) die "unknown server '$1' ($SERVERS, nats1..nats3)" ;;
 	esac
 }
 
-# Every port a server opens (Jaeger opens five, each with its INFRA_JAEGER_* variable).
+port_variable() {
+	case "$1" in
+	nats[1-3]) echo INFRA_NATS_CLUSTER_PORT ;;
+	*) echo "INFRA_$(echo "$1" | tr a-z A-Z)_PORT" ;;
+	esac
+}
+
+# Every port a server opens, as VARIABLE:port (Jaeger opens five, each with its INFRA_JAEGER_* variable).
 ports_of() {
 	case "$1" in
-	jaeger) echo "QUERY_PORT:$JAEGER_QUERY_PORT QUERY_GRPC_PORT:$JAEGER_QUERY_GRPC_PORT ZIPKIN_PORT:$JAEGER_ZIPKIN_PORT OTLP_GRPC_PORT:$JAEGER_OTLP_GRPC_PORT OTLP_HTTP_PORT:$JAEGER_OTLP_HTTP_PORT" ;;
-	*) echo "PORT:$(port_of "$1")" ;;
+	jaeger)
+		echo "INFRA_JAEGER_QUERY_PORT:$JAEGER_QUERY_PORT INFRA_JAEGER_QUERY_GRPC_PORT:$JAEGER_QUERY_GRPC_PORT INFRA_JAEGER_ZIPKIN_PORT:$JAEGER_ZIPKIN_PORT" \
+			"INFRA_JAEGER_OTLP_GRPC_PORT:$JAEGER_OTLP_GRPC_PORT INFRA_JAEGER_OTLP_HTTP_PORT:$JAEGER_OTLP_HTTP_PORT"
+		;;
+	*) echo "$(port_variable "$1"):$(port_of "$1")" ;;
 	esac
 }
 
@@ -234,14 +251,17 @@ start_one() {
 	mkdir -p "$STATE/run" "$STATE/log" "$STATE/$name"
 	if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then return; fi
 	# A server this script did not start would not stop with 'stop' (fault tests rely on it).
-	local entry upper
-	upper=$(echo "$name" | tr a-z A-Z)
+	local entry
 	for entry in $(ports_of "$name"); do
-		listening "${entry#*:}" && die "$HOST:${entry#*:} ($name) is already in use by a process this script did not start; stop it, or choose another port with INFRA_${upper}_${entry%%:*}"
+		listening "${entry#*:}" && die "$HOST:${entry#*:} ($name) is already in use by a process this script did not start; stop it, or choose another port with ${entry%%:*}"
 	done
 	case "$name" in
 	nats) nohup nats-server -a "$HOST" -p "$port" -js -sd "$STATE/nats" >"$STATE/log/nats.log" 2>&1 & ;;
 	redis) nohup redis-server --bind "$HOST" --port "$port" --dir "$STATE/redis" --save "" --appendonly no >"$STATE/log/redis.log" 2>&1 & ;;
+	nats[1-3])
+		write_cluster_config "${name#nats}"
+		nohup nats-server -c "$STATE/$name/nats-server.conf" >"$STATE/log/$name.log" 2>&1 &
+		;;
 	prometheus)
 		# Its config and rules from deploy/prometheus, copied so file_sd finds targets/ beside them.
 		mkdir -p "$PROMETHEUS_TARGETS"
@@ -275,6 +295,30 @@ stop_one() {
 	rm -f "$pid_file"
 }
 
+# Server i of the NATS cluster: its own JetStream store, routes to all three
+# (a server ignores the route to itself); JetStream in a cluster needs server_name.
+write_cluster_config() {
+	local i=$1 j routes=()
+	for j in $(seq 1 "$NATS_CLUSTER_SIZE"); do routes+=("\"nats-route://$HOST:$((NATS_CLUSTER_PORT + 2000 + j - 1))\""); done
+	cat >"$STATE/nats$i/nats-server.conf" <<EOF
+server_name: nats$i
+listen: "$HOST:$((NATS_CLUSTER_PORT + i - 1))"
+http: "$HOST:$((NATS_CLUSTER_PORT + 4000 + i - 1))"
+jetstream { store_dir: "$STATE/nats$i" }
+cluster {
+  name: shop
+  listen: "$HOST:$((NATS_CLUSTER_PORT + 2000 + i - 1))"
+  routes: [$(IFS=,; echo "${routes[*]}")]
+}
+EOF
+}
+
+cluster_transporter() {
+	local i urls=()
+	for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do urls+=("nats://$HOST:$(port_of "nats$i")"); done
+	(IFS=,; echo "${urls[*]}")
+}
+
 print_env() {
 	cat <<EOF
 export TRANSPORTER=nats://$HOST:$NATS_PORT
@@ -296,7 +340,18 @@ up)
 	say "running; point the app at them with:"
 	print_env
 	;;
-down) for name in $(echo "$SERVERS" | tr ' ' '\n' | tac); do stop_one "$name"; done ;;
+down) for name in nats3 nats2 nats1 $(echo "$SERVERS" | tr ' ' '\n' | tac); do stop_one "$name"; done ;;
+nats-cluster)
+	if [ "${2:-}" = down ]; then
+		for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do stop_one "nats$i"; done
+		exit 0
+	fi
+	command -v nats-server >/dev/null || apt_install nats-server
+	for i in $(seq 1 "$NATS_CLUSTER_SIZE"); do start_one "nats$i"; done
+	say "a $NATS_CLUSTER_SIZE-server NATS cluster with JetStream is running; point the nodes at it with:"
+	echo "export TRANSPORTER=$(cluster_transporter)"
+	echo "export FACT_STREAM_REPLICAS=$NATS_CLUSTER_SIZE"
+	;;
 env) print_env ;;
 python)
 	ensure_python
@@ -324,5 +379,5 @@ stop)
 	port_of "$2" >/dev/null
 	stop_one "$2"
 	;;
-*) die "usage: $0 up|down|env|status|python|kubeconform [ARGS]|start NAME|stop NAME" ;;
+*) die "usage: $0 up|down|env|status|python|kubeconform [ARGS]|nats-cluster [down]|start NAME|stop NAME" ;;
 esac

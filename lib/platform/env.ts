@@ -61,6 +61,8 @@ export interface Env {
 	shippingWebhookSecret?: string;
 	/** How long a node may drive a checkout before another orders node takes it over. */
 	orderLeaseMs: number;
+	/** Copies JetStream keeps of each fact stream it creates: 1 on a single NATS server, 3 on a 3-server cluster. */
+	factStreamReplicas: number;
 }
 
 /** Every variable the app reads; deploy files are checked against this list. */
@@ -75,6 +77,7 @@ export const ENV_NAMES = [
 	"CORS_ORIGINS",
 	"DATA_DIR",
 	"DB_CONNECT_TIMEOUT_MS",
+	"FACT_STREAM_REPLICAS",
 	"HEALTH_PORT",
 	"JWT_SECRET",
 	"LOGLEVEL",
@@ -109,12 +112,12 @@ function text(source: Source, name: EnvName): string | undefined {
 	return value ? value : undefined;
 }
 
-function integer(source: Source, name: EnvName, fallback: number, min = 0): number {
+function integer(source: Source, name: EnvName, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
 	const raw = text(source, name);
 	if (raw == null) return fallback;
 	const value = Number(raw);
-	if (!Number.isInteger(value) || value < min) {
-		throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+	if (!Number.isInteger(value) || value < min || value > max) {
+		throw new Error(`${name} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""}, got "${raw}"`);
 	}
 	return value;
 }
@@ -267,6 +270,8 @@ export function readEnv(source: Source = process.env): Env {
 		authRateWindowMs: integer(source, "AUTH_RATE_WINDOW_MS", 60_000, 1000),
 		shippingWebhookSecret: text(source, "SHIPPING_WEBHOOK_SECRET"),
 		orderLeaseMs: integer(source, "ORDER_LEASE_MS", 30_000, 1000),
+		// JetStream's own bounds: 1 to 5 copies, each on a different server.
+		factStreamReplicas: integer(source, "FACT_STREAM_REPLICAS", 1, 1, 5),
 	};
 }
 

@@ -16,6 +16,10 @@ export function natsConnectionOptions(env: Env): ConnectionOptions {
 	const tls = env.natsTls ?? (urls.some(url => url.protocol === "tls:") ? {} : undefined);
 	return {
 		servers: urls.map(url => url.host), // host:port, without scheme or credentials
+		// With several servers (a NATS cluster), each connection starts at a random one
+		// and moves to another when it is lost: nodes given the same list (Kubernetes)
+		// still spread over the cluster. Servers the cluster announces are added too.
+		noRandomize: false,
 		// Credentials live only inside the authenticator's closure, so no
 		// printout of the options (the REPL's `info`, a debug dump) shows them.
 		...(credentials && { authenticator: authenticator(credentials) }),

@@ -14,12 +14,14 @@ import { redactUrl } from "./env";
 export const SERVER_SELECTION_TIMEOUT_MS = 4000;
 const RETRY_DELAY_MS = 500;
 
-/** `mongodb://host:27017/shop` + `products` -> `mongodb://host:27017/shop_products`. */
+/**
+ * `mongodb://host:27017/shop?w=majority` + `products` -> `mongodb://host:27017/shop_products?w=majority`.
+ * Not through `URL`: a replica set's seed list (`a:27017,b:27017`) is no valid URL host.
+ * The options after `?` (replicaSet, w, readPreference, ...) are the driver's and pass unchanged.
+ */
 export function serviceDatabaseUri(baseUri: string, service: string): string {
-	const url = new URL(baseUri);
-	const prefix = url.pathname.replace(/^\//, "") || "shop";
-	url.pathname = `/${prefix}_${service}`;
-	return url.toString();
+	const [, servers, database, options = ""] = /^([a-z+]+:\/\/[^/?]*)\/?([^?]*)(\?.*)?$/i.exec(baseUri)!;
+	return `${servers}/${database || "shop"}_${service}${options}`;
 }
 
 export function databaseUnavailable(message: string): Errors.MoleculerError {

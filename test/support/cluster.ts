@@ -111,14 +111,15 @@ export class Cluster {
 
 	/**
 	 * The whole shop as docker-compose.yml groups it: a gateway and one node per
-	 * service group. Resolves with the gateway's URL once it is ready.
-	 * With `metrics`, every node serves /metrics on a port of its own.
+	 * service group, `envOf` adding a node's own env (the i-th node, the gateway
+	 * first); with `metrics`, every node serves /metrics on a port of its own.
+	 * Resolves with the gateway's URL once it is ready.
 	 */
-	async startShop({ metrics = false } = {}): Promise<string> {
-		const metricsPort = async (): Promise<EnvOverrides> => (metrics ? { METRICS_PORT: String(await freePort()) } : {});
+	async startShop({ metrics = false, envOf = () => ({}) }: { metrics?: boolean; envOf?: (index: number) => EnvOverrides } = {}): Promise<string> {
+		const nodeEnv = async (index: number): Promise<EnvOverrides> => ({ ...(metrics && { METRICS_PORT: String(await freePort()) }), ...envOf(index) });
 		const port = await freePort();
-		this.start("gateway", "api", { PORT: String(port), ...(await metricsPort()) });
-		for (const [name, services] of Object.entries(SHOP_NODES)) this.start(name, services, await metricsPort());
+		this.start("gateway", "api", { PORT: String(port), ...(await nodeEnv(0)) });
+		for (const [i, [name, services]] of Object.entries(SHOP_NODES).entries()) this.start(name, services, await nodeEnv(i + 1));
 		const url = `http://127.0.0.1:${port}`;
 		await waitFor(
 			async () => (await fetch(`${url}/health/ready`)).status === 200 && (await fetch(`${url}/api/products?pageSize=1`)).status === 200,

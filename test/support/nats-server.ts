@@ -2,7 +2,7 @@
 // disturbed): its own port, config and JetStream store, stoppable and
 // restartable on the same port and store.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, waitFor } from "./cluster";
 import { describeWhen } from "./servers";
@@ -45,7 +45,15 @@ export class NatsServer {
 
 	/** Starts on free ports with JetStream under `dir`; `extraConfig` lines add TLS, users and so on. */
 	static async start(dir: string, extraConfig: string[] = []): Promise<NatsServer> {
+		const server = await NatsServer.configure(dir, extraConfig);
+		await server.restart();
+		return server;
+	}
+
+	/** Writes the config of a server on free ports with JetStream under `dir`, without starting it. */
+	static async configure(dir: string, extraConfig: string[] = []): Promise<NatsServer> {
 		const [port, monitorPort] = await Promise.all([freePort(), freePort()]);
+		mkdirSync(dir, { recursive: true });
 		const configFile = path.join(dir, "nats-server.conf");
 		writeFileSync(
 			configFile,
@@ -56,9 +64,11 @@ export class NatsServer {
 				...extraConfig,
 			].join("\n"),
 		);
-		const server = new NatsServer(port, monitorPort, configFile);
-		await server.restart();
-		return server;
+		return new NatsServer(port, monitorPort, configFile);
+	}
+
+	get url(): string {
+		return `nats://127.0.0.1:${this.port}`;
 	}
 
 	get running(): boolean {
@@ -84,5 +94,12 @@ export class NatsServer {
 	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
 		if (this.running) this.process!.kill(signal);
 		await this.exited;
+	}
+
+	/** A page of the monitoring endpoint, e.g. `jsz?accounts=true&streams=true` or `connz`. */
+	async monitor<T>(page: string): Promise<T> {
+		const res = await fetch(`http://127.0.0.1:${this.monitorPort}/${page}`);
+		if (!res.ok) throw new Error(`/${page} answered ${res.status}`);
+		return (await res.json()) as T;
 	}
 }

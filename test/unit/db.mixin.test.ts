@@ -6,6 +6,7 @@ import mongoose from "mongoose";
 import type { ServiceSchema } from "moleculer";
 import { DbMixin, type DbService } from "../../mixins/db.mixin";
 import ProductsService from "../../services/products/products.service";
+import { serviceDatabaseUri } from "../../lib/platform/service-mongo-adapter";
 import { startApp, uniqueName } from "../support/app";
 import { describeWithServers, serverUrls } from "../support/servers";
 import type { Page, Product } from "../../lib/contract/contract";
@@ -59,6 +60,23 @@ describeWithServers(["mongo"], "db mixin on MongoDB", () => {
 });
 
 describe("db mixin start-up", () => {
+	it("gives each service its database inside a replica set's URI, the seed list and the driver's options kept", () => {
+		const replicaSet =
+			"mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/shop?replicaSet=rs0&retryWrites=true&w=majority&readPreference=primary";
+		const orders = serviceDatabaseUri(replicaSet, "orders");
+		expect(orders).toBe(
+			"mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,mongo-2.mongo:27017/shop_orders?replicaSet=rs0&retryWrites=true&w=majority&readPreference=primary",
+		);
+		// The driver (what mongoose connects with) reads them as a replica set with majority writes.
+		const { options } = new mongoose.mongo.MongoClient(orders);
+		expect(options).toMatchObject({ replicaSet: "rs0", retryWrites: true, dbName: "shop_orders", hosts: expect.arrayContaining([expect.anything()]) });
+		expect(options.hosts).toHaveLength(3);
+		expect(options.writeConcern?.w).toBe("majority");
+		expect(options.readPreference.mode).toBe("primary");
+		expect(serviceDatabaseUri("mongodb://shop:s3cret@127.0.0.1:27017", "carts")).toBe("mongodb://shop:s3cret@127.0.0.1:27017/shop_carts");
+		expect(serviceDatabaseUri("mongodb+srv://db.example.com/store?w=majority", "carts")).toBe("mongodb+srv://db.example.com/store_carts?w=majority");
+	});
+
 	it("fails start-up, instead of retrying forever, when MongoDB is unreachable, naming the URI without its password", async () => {
 		const startup = startApp([ProductsService], {
 			MONGO_URI: "mongodb://shop:s3cret@127.0.0.1:1/shop",

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { adminCredentials, DEVELOPMENT_ADMIN, developmentSecretsInUse, jwtSecret, readEnv, redactUrl, shippingWebhookSecret } from "../../lib/platform/env";
 import { natsConnectionOptions } from "../../lib/platform/nats-options";
+import { channelAdapter } from "../../moleculer.config";
 import AuthService from "../../services/auth/auth.service";
 import UsersService from "../../services/users/users.service";
 import { startApp } from "../support/app";
@@ -39,6 +40,16 @@ describe("environment contract", () => {
 		for (const CORS_ORIGINS of ["*", "shop.example.com", "https://shop.example.com/", "https://shop.example.com/app", "https://*.example.com"]) {
 			expect(() => readEnv({ CORS_ORIGINS })).toThrow(/^CORS_ORIGINS/);
 		}
+	});
+
+	it("keeps one copy of each fact stream unless FACT_STREAM_REPLICAS asks for 1 to 5, and hands it to the JetStream adapter", () => {
+		expect(readEnv({}).factStreamReplicas).toBe(1);
+		expect(readEnv({ FACT_STREAM_REPLICAS: "3" }).factStreamReplicas).toBe(3);
+		for (const FACT_STREAM_REPLICAS of ["0", "6", "2.5", "three"]) {
+			expect(() => readEnv({ FACT_STREAM_REPLICAS })).toThrow(/^FACT_STREAM_REPLICAS must be an integer >= 1 and <= 5/);
+		}
+		const adapter = channelAdapter(readEnv({ TRANSPORTER: "nats://a:4222,nats://b:4222,nats://c:4222", FACT_STREAM_REPLICAS: "3" }));
+		expect(adapter).toMatchObject({ type: "NATS", options: { nats: { streamConfig: { num_replicas: 3 } } } });
 	});
 
 	it("serves metrics and health on loopback unless MONITORING_HOST says otherwise", () => {

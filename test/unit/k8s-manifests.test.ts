@@ -77,7 +77,7 @@ describe("deploy/k8s", () => {
 	});
 
 	it("sets only environment variables the app reads, from the ConfigMap, the Secret and env", () => {
-		const sources = [...byKind("ConfigMap"), ...byKind("Secret")].flatMap(m => Object.keys({ ...m.data, ...m.stringData }));
+		const sources = [config, ...byKind("Secret")].flatMap(m => Object.keys({ ...m.data, ...m.stringData }));
 		const set = deployments.flatMap(d => (container(d).env ?? []).map(e => e.name));
 		for (const name of [...sources, ...set]) expect([...ENV_NAMES, ...RUNNER_VARS]).toContain(name);
 		expect(config.data).toMatchObject({
@@ -129,5 +129,81 @@ describe("deploy/k8s", () => {
 		expect(api.spec.template.metadata.labels).toMatchObject(gateway.spec.selector!);
 		expect(gateway.spec.ports?.map(p => p.port)).toEqual([3000]);
 		expect(container(api).ports?.find(p => p.name === gateway.spec.ports![0].targetPort)?.containerPort).toBe(3000);
+	});
+});
+
+// No single server whose loss stops checkout: NATS and MongoDB run three of
+// each, spread over machines, written to in ways that survive losing one
+// (README, "Deploying", what runs in HA).
+interface StatefulSetSpec {
+	replicas: number;
+	serviceName: string;
+	volumeClaimTemplates: { metadata: { name: string } }[];
+	template: {
+		spec: {
+			affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: { podAffinityTerm: { topologyKey: string } }[] } };
+			containers: { args?: string[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+		};
+	};
+}
+interface BudgetSpec {
+	maxUnavailable?: number;
+	minAvailable?: number;
+	selector: { matchLabels: Record<string, string> };
+}
+
+describe("deploy/k8s without a single point of failure", () => {
+	const statefulSet = (name: string) => byKind("StatefulSet").find(m => m.metadata.name === name)!.spec as unknown as StatefulSetSpec;
+	const headless = (name: string) => byKind("Service").find(m => m.metadata.name === name)!.spec as unknown as { clusterIP?: string };
+	const pods = (name: string) => Array.from({ length: statefulSet(name).replicas }, (_, i) => `${name}-${i}.${statefulSet(name).serviceName}`);
+	const spreadOverMachines = (name: string) =>
+		statefulSet(name).template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.map(p => p.podAffinityTerm.topologyKey);
+
+	it("runs NATS as three routed servers, each with a JetStream store of its own, spread over machines", () => {
+		const nats = statefulSet("nats");
+		expect(nats.replicas).toBe(3);
+		expect(headless(nats.serviceName).clusterIP).toBe("None");
+		const conf = byKind("ConfigMap").find(m => m.metadata.name === "nats-config")!.data!["nats.conf"];
+		expect(conf.match(/nats-route:\/\/[^\s,\]]+/g)).toEqual(pods("nats").map(pod => `nats-route://${pod}:6222`));
+		const storeDir = /store_dir: (\S+)/.exec(conf)![1];
+		const mount = nats.template.spec.containers[0].volumeMounts!.find(m => m.mountPath === storeDir)!;
+		expect(nats.volumeClaimTemplates.map(t => t.metadata.name)).toContain(mount.name);
+		expect(spreadOverMachines("nats")).toEqual(["kubernetes.io/hostname"]);
+	});
+
+	it("points every node at all three NATS servers and keeps a copy of each fact stream on each", () => {
+		expect(config.data!.TRANSPORTER.split(",")).toEqual(pods("nats").map(pod => `nats://${pod}:4222`));
+		expect(config.data!.FACT_STREAM_REPLICAS).toBe(String(statefulSet("nats").replicas));
+	});
+
+	it("runs MongoDB as a 3-member replica set, initiated by a Job, that the services write to with majority", () => {
+		const mongo = statefulSet("mongo");
+		expect(mongo.replicas).toBe(3);
+		expect(headless(mongo.serviceName).clusterIP).toBe("None");
+		const args = mongo.template.spec.containers[0].args!;
+		const replicaSet = args[args.indexOf("--replSet") + 1];
+		expect(spreadOverMachines("mongo")).toEqual(["kubernetes.io/hostname"]);
+		const init = JSON.stringify(byKind("Job").find(m => m.metadata.name === "mongo-init-replica-set"));
+		for (const pod of pods("mongo")) expect(init).toContain(`${pod}:27017`);
+		expect(init).toContain(`_id: \\"${replicaSet}\\"`);
+
+		const uri = config.data!.MONGO_URI;
+		expect(uri.slice("mongodb://".length).split("/")[0].split(",")).toEqual(pods("mongo").map(pod => `${pod}:27017`));
+		expect(Object.fromEntries(new URLSearchParams(uri.split("?")[1]))).toEqual({
+			replicaSet,
+			w: "majority",
+			retryWrites: "true",
+			readPreference: "primary",
+		});
+	});
+
+	it("keeps every node type, NATS and MongoDB under a PodDisruptionBudget that lets one pod go at a time", () => {
+		const budgets = byKind("PodDisruptionBudget").map(m => m.spec as unknown as BudgetSpec);
+		const nodes = deployments.filter(d => container(d).image.startsWith("moleculer-shop"));
+		for (const workload of [...nodes, ...byKind("StatefulSet")]) {
+			const labels = workload.spec.template.metadata.labels;
+			const budget = budgets.find(b => Object.entries(b.selector.matchLabels).every(([key, value]) => labels[key] === value));
+			expect({ [workload.metadata.name]: budget && (budget.maxUnavailable ?? budget.minAvailable) }).toEqual({ [workload.metadata.name]: 1 });
+		}
 	});
 });

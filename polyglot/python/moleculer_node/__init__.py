@@ -1,7 +1,7 @@
 """A Moleculer node in Python: joins a cluster of Moleculer (0.15, protocol 5)
 nodes over NATS with the JSON serializer, serves actions and events."""
 
-from .broker import Action, Context, Event, Service, ServiceBroker
+from .broker import Action, Context, Event, Service, ServiceBroker, servers_of
 from .errors import MoleculerClientError, MoleculerError, ValidationError
 
-__all__ = ["Action", "Context", "Event", "Service", "ServiceBroker", "MoleculerError", "MoleculerClientError", "ValidationError"]
+__all__ = ["Action", "Context", "Event", "Service", "ServiceBroker", "MoleculerError", "MoleculerClientError", "ValidationError", "servers_of"]

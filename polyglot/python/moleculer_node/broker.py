@@ -81,9 +81,15 @@ class Service:
         }
 
 
+def servers_of(transporter: str) -> list[str]:
+    """`nats://a:4222,nats://b:4222` -> the list of server URLs."""
+    return [server.strip() for server in transporter.split(",") if server.strip()]
+
+
 class ServiceBroker:
     def __init__(self, transporter: str, namespace: str = "", node_id: str | None = None):
-        self.url = transporter
+        # One server, or a NATS cluster as a comma-separated list, as TRANSPORTER is for the TypeScript nodes.
+        self.servers = servers_of(transporter)
         self.namespace = namespace
         self.node_id = node_id or f"{socket.gethostname()}-py-{os.getpid()}"
         self.prefix = "MOL" + (f"-{namespace}" if namespace else "")
@@ -108,7 +114,8 @@ class ServiceBroker:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        self.nc = await nats.connect(self.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.node_id)
+        # Starts at a random server of the list and moves to another when it is lost (nats-py's default, as nats.js).
+        self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.node_id)
         handlers = {
             "REQ": self._on_request,
             "EVENT": self._on_event,

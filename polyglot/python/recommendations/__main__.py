@@ -1,5 +1,5 @@
 """Run a recommendations node: `python -m recommendations` with TRANSPORTER
-(nats://...), NAMESPACE and optionally NODEID from the environment."""
+(nats://..., comma-separated for a NATS cluster), NAMESPACE and optionally NODEID from the environment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 
-from moleculer_node import ServiceBroker
+from moleculer_node import ServiceBroker, servers_of
 
 from .model import BoughtTogether
 from .service import follow_confirmed_orders, recommendations_service
@@ -16,8 +16,9 @@ from .service import follow_confirmed_orders, recommendations_service
 
 async def main() -> None:
     transporter = os.environ.get("TRANSPORTER", "")
-    if not transporter.startswith("nats://"):
-        raise SystemExit("TRANSPORTER must be a nats:// URL: the Python node joins a cluster over NATS")
+    servers = servers_of(transporter)
+    if not servers or not all(server.startswith("nats://") for server in servers):
+        raise SystemExit("TRANSPORTER must be a nats:// URL, or several comma-separated: the Python node joins a cluster over NATS")
     broker = ServiceBroker(transporter, namespace=os.environ.get("NAMESPACE", "shop"), node_id=os.environ.get("NODEID") or None)
     model = BoughtTogether()
     broker.add_service(recommendations_service(model, broker.node_id))

@@ -3,7 +3,9 @@ Moleculer 0.15 node talks: JSON packets, protocol 5, MOL-<ns>.<CMD>[.<node>]."""
 
 import asyncio
 import json
+import socket
 import uuid
+from urllib.parse import urlparse
 
 import nats
 import pytest
@@ -158,6 +160,29 @@ def test_ignores_packets_of_another_protocol_version(nats_url):
                 await ts.nc.publish(f"MOL-{NS}.REQ.py1", json.dumps({"ver": "4", "sender": "ts1", "id": "old", "action": "greeter.hello", "params": {"name": "x"}}).encode())
                 with pytest.raises(asyncio.TimeoutError):
                     await ts.expect(".RES.ts1", timeout=0.5)
+            finally:
+                await broker.stop()
+
+    run(scenario())
+
+
+def dead_server() -> str:
+    """A loopback URL nothing listens on: the port of a socket just closed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"nats://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_joins_through_a_comma_separated_server_list_whose_first_servers_are_down(nats_url):
+    async def scenario():
+        async with FakeTsNode(nats_url) as ts:
+            # As TRANSPORTER lists a NATS cluster, two of its servers dead: the node must find the live one.
+            broker = ServiceBroker(f"{dead_server()}, {dead_server()},{nats_url}", namespace=NS, node_id="py1")
+            broker.add_service(greeter([]))
+            await asyncio.wait_for(broker.start(), timeout=10)
+            try:
+                assert broker.nc is not None and broker.nc.connected_url.port == urlparse(nats_url).port
+                assert (await ts.call("py1", "greeter.hello", {"name": "ada"}))["data"]["greeting"] == "hello ada"
             finally:
                 await broker.stop()
 
