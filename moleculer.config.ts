@@ -1,13 +1,14 @@
 // The one broker configuration. Every knob comes from the environment
 // (lib/platform/env.ts) with an embedded default, and says why it has its value.
-import type { BrokerOptions, CacherConfig } from "moleculer";
+import type { BrokerOptions } from "moleculer";
 import { developmentSecretsInUse, isAmqpUrl, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
 import { natsConnectionOptions } from "./lib/platform/nats-options";
 import { ConfirmedAmqpAdapter } from "./lib/platform/confirmed-amqp-adapter";
 import { keepOptionsFromRunnerEnv } from "./lib/platform/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/request-logging";
 import { waitForCacher } from "./lib/platform/cacher-health";
-import { redisOptionsFromUrl } from "./lib/platform/redis-options";
+import { FAIL_FAST, redisOptionsFromUrl } from "./lib/platform/redis-options";
+import { ResilientRedisCacher } from "./lib/platform/resilient-redis-cacher";
 import { startHealthServer } from "./lib/platform/health-server";
 import { ParamsValidator } from "./lib/platform/validator";
 import { ResponsiveRoundRobin, UnresponsiveNodesMiddleware } from "./lib/platform/unresponsive-nodes";
@@ -110,24 +111,24 @@ export function channelAdapter(env: Env): object {
 	return { type: "Fake", options: { prefix: env.namespace, maxInFlight: durable.maxInFlight } };
 }
 
-function cacher(env: Env): CacherConfig {
+function cacher(env: Env): BrokerOptions["cacher"] {
 	if (env.cacher) {
-		return {
-			type: "Redis",
-			options: {
-				redis: {
-					...redisOptionsFromUrl(env.cacher),
-					// The cache reads of one event-loop turn go out as one pipeline:
-					// one socket write instead of one per request.
-					enableAutoPipelining: true,
-				},
-				prefix: `${env.namespace}-cache`,
-				// Entity changes clear entries at once; the TTL only bounds memory.
-				ttl: 300,
-				// Long keys (free-text searches) are hashed so Redis keys stay short.
-				maxParamsLength: 80,
+		// A Redis outage costs cache hits, never answers: lib/platform/resilient-redis-cacher.ts.
+		return new ResilientRedisCacher({
+			redis: {
+				...redisOptionsFromUrl(env.cacher),
+				// Never wait on a dead Redis: a read that cannot be answered at once is a miss.
+				...FAIL_FAST,
+				// The cache reads of one event-loop turn go out as one pipeline:
+				// one socket write instead of one per request.
+				enableAutoPipelining: true,
 			},
-		};
+			prefix: `${env.namespace}-cache`,
+			// Entity changes clear entries at once; the TTL only bounds memory.
+			ttl: 300,
+			// Long keys (free-text searches) are hashed so Redis keys stay short.
+			maxParamsLength: 80,
+		});
 	}
 	// LRU, not the plain Memory cacher: every distinct search would otherwise be
 	// kept forever, and hostile query strings could grow the heap without bound.

@@ -1,8 +1,10 @@
 // Fixed-window counters for rate limits (moleculer-web's StoreFactory shape):
 // in Redis, so every node counts against the same budget, or in process for
-// embedded mode. One counter per key per window, expiring with it.
+// embedded mode. One counter per key per window, expiring with it. While Redis
+// is unreachable, the Redis store counts in this node's memory: the limit
+// still holds on each node (a client spreading requests over N nodes gets at
+// most N times the limit), and counting is shared again once Redis is back.
 import type Redis from "ioredis";
-import type { Service } from "moleculer";
 
 export interface RateLimitStore {
 	readonly resetTime: number;
@@ -22,6 +24,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
 	}
 
 	async inc(key: string): Promise<number> {
+		return this.count(key);
+	}
+
+	/** inc(), at once. */
+	count(key: string): number {
 		const window = Math.floor(Date.now() / this.windowMs);
 		if (window !== this.window) {
 			this.window = window; // a new window forgets the old one: memory stays bounded
@@ -43,15 +50,22 @@ const ADD = "local count = redis.call('INCRBY', KEYS[1], ARGV[2]) if count == to
 type CountingRedis = Redis & { rateLimitAdd(key: string, windowMs: number, hits: number): Promise<number> };
 
 /** The hits on one counter waiting for this turn's command, in arrival order. */
-type Waiting = Array<(count: number) => void>;
+interface Waiting {
+	key: string;
+	hits: Array<(count: number) => void>;
+}
 
-export function redisRateLimitStore(client: Redis, prefix: string, logger: Service["logger"]): RateLimitStoreClass {
+export function redisRateLimitStore(client: Redis, prefix: string): RateLimitStoreClass {
 	client.defineCommand("rateLimitAdd", { numberOfKeys: 1, lua: ADD });
 	const counting = client as CountingRedis;
 	return class RedisRateLimitStore implements RateLimitStore {
 		private waiting = new Map<string, Waiting>();
+		/** This node's own count, used while Redis cannot be reached. */
+		private readonly local: MemoryRateLimitStore;
 
-		constructor(private readonly windowMs: number) {}
+		constructor(private readonly windowMs: number) {
+			this.local = new MemoryRateLimitStore(windowMs);
+		}
 
 		/** When the current window ends (epoch ms), for the X-Rate-Limit-Reset header. */
 		get resetTime(): number {
@@ -59,27 +73,26 @@ export function redisRateLimitStore(client: Redis, prefix: string, logger: Servi
 		}
 
 		inc(key: string): Promise<number> {
+			// Disconnected (the client logs it once): no round trip that can only fail.
+			if (client.status !== "ready") return Promise.resolve(this.local.count(key));
 			const window = Math.floor(Date.now() / this.windowMs);
 			const counter = `${prefix}:${window}:${key}`;
 			if (this.waiting.size === 0) setImmediate(() => this.send());
 			return new Promise(resolve => {
-				const hits = this.waiting.get(counter);
-				if (hits) hits.push(resolve);
-				else this.waiting.set(counter, [resolve]);
+				const waiting = this.waiting.get(counter);
+				if (waiting) waiting.hits.push(resolve);
+				else this.waiting.set(counter, { key, hits: [resolve] });
 			});
 		}
 
 		private send(): void {
 			const batch = this.waiting;
 			this.waiting = new Map();
-			for (const [counter, hits] of batch) {
+			for (const [counter, { key, hits }] of batch) {
 				counting.rateLimitAdd(counter, this.windowMs, hits.length).then(
 					total => hits.forEach((resolve, i) => resolve(total - hits.length + 1 + i)),
-					(err: Error) => {
-						// Fail open: an unreachable Redis must not take the whole API down.
-						logger.warn(`Rate limit store unavailable, ${hits.length} request(s) allowed: ${err.message}`);
-						hits.forEach(resolve => resolve(0));
-					},
+					// Redis went away or did not answer in time (FAIL_FAST): this node counts.
+					() => hits.forEach(resolve => resolve(this.local.count(key))),
 				);
 			}
 		}

@@ -102,7 +102,7 @@ export const CONTRACT_SCHEMAS = {
 	NotificationPage: page("Notification"),
 	Liveness: object({ status: oneOf("ok") }),
 	HealthReport: object({
-		status: oneOf("ok", "unavailable"),
+		status: oneOf("ok", "degraded", "unavailable"),
 		checks: { type: "object", additionalProperties: object({ ok: { type: "boolean" }, detail: string }, ["detail"]) },
 	}),
 	OpenApiDocument: { type: "object", required: ["openapi", "paths"] },

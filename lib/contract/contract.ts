@@ -86,9 +86,12 @@ export interface UserRegistered {
 	name: string;
 }
 
-/** What anyone may see of a node's readiness: no node id, no service or database names. */
+/**
+ * What anyone may see of a node's readiness: no node id, no service or database
+ * names. "degraded" is ready (200) with an optional check failing (the cache).
+ */
 export interface HealthReport {
-	status: "ok" | "unavailable";
+	status: "ok" | "degraded" | "unavailable";
 	checks: Record<string, { ok: boolean; detail?: string }>;
 }
 

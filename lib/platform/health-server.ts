@@ -2,7 +2,7 @@
 // not, so container and Kubernetes probes work the same for each node type.
 import http from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { nodeReadiness } from "./readiness";
+import { nodeReadiness, readinessStatusCode } from "./readiness";
 import { setSecurityHeaders } from "./security-headers";
 
 /** `host` is MONITORING_HOST: loopback unless the operator opens it (containers do). */
@@ -17,7 +17,7 @@ export function startHealthServer(broker: ServiceBroker, port: number, host: str
 		if (req.url === "/health/live") return reply(200, { status: "ok" });
 		if (req.url === "/health/ready") {
 			const report = await nodeReadiness(broker);
-			return reply(report.status === "ok" ? 200 : 503, report);
+			return reply(readinessStatusCode(report), report);
 		}
 		reply(404, { message: "Not found" });
 	});

@@ -1,13 +1,20 @@
 // Whether this node should receive traffic: its services started and not
-// stopping, the transporter connected (when there is one), the cache and the
-// databases of the services it hosts reachable, and what they seed on start in
-// place. Each check is bounded. Anyone may ask, so the answer names no node,
-// service or database: which database failed goes to this node's log.
+// stopping, the transporter connected (when there is one), the databases of the
+// services it hosts reachable, and what they seed on start in place. Each check
+// is bounded. Anyone may ask, so the answer names no node, service or
+// database: which database failed goes to this node's log.
+//
+// The cache is reported but not required: without Redis, cached actions answer
+// from their services and limits are counted on each node, so the node is
+// "degraded" (still 200). Failing readiness on it would take every node out of
+// rotation at once for the loss of a cache.
 import type { ServiceBroker, Service } from "moleculer";
 import type { HealthReport } from "../contract/contract";
 import { cacherReachable } from "./cacher-health";
 
 const CHECK_TIMEOUT_MS = 1500;
+/** Checks whose failure degrades the node without taking it out of rotation. */
+const OPTIONAL = new Set(["cache"]);
 
 interface WithDatabase extends Service {
 	databaseReachable(timeoutMs: number): Promise<boolean>;
@@ -32,7 +39,6 @@ export async function nodeReadiness(broker: ServiceBroker): Promise<HealthReport
 	};
 	const transit = broker.transit as { connected: boolean; disconnecting: boolean } | undefined;
 	if (transit) checks.transporter = { ok: transit.connected && !transit.disconnecting };
-	if (broker.cacher) checks.cache = { ok: await cacherReachable(broker, CHECK_TIMEOUT_MS) };
 
 	const databases = (broker.services as Service[]).filter(hasDatabase);
 	const reachable = await Promise.all(databases.map(service => service.databaseReachable(CHECK_TIMEOUT_MS)));
@@ -42,6 +48,14 @@ export async function nodeReadiness(broker: ServiceBroker): Promise<HealthReport
 	const seeding = (broker.services as Service[]).filter(hasStartupData);
 	if (seeding.length > 0) checks.data = { ok: seeding.every(service => service.startupDataInPlace) };
 
-	const ok = Object.values(checks).every(check => check.ok);
-	return { status: ok ? "ok" : "unavailable", checks };
+	if (broker.cacher) checks.cache = { ok: await cacherReachable(broker, CHECK_TIMEOUT_MS) };
+
+	const required = Object.entries(checks).filter(([name]) => !OPTIONAL.has(name));
+	if (!required.every(([, check]) => check.ok)) return { status: "unavailable", checks };
+	return { status: Object.values(checks).every(check => check.ok) ? "ok" : "degraded", checks };
+}
+
+/** Degraded is ready: only an unavailable node is taken out of rotation. */
+export function readinessStatusCode(report: HealthReport): 200 | 503 {
+	return report.status === "unavailable" ? 503 : 200;
 }

@@ -10,7 +10,7 @@ import { jwtSecret, readEnv } from "../../lib/platform/env";
 import { clientAddress } from "./client-address";
 import { requestIdOf } from "./request-id";
 import { toErrorResponse } from "./http-errors";
-import { nodeReadiness } from "../../lib/platform/readiness";
+import { nodeReadiness, readinessStatusCode } from "../../lib/platform/readiness";
 import { MemoryRateLimitStore, redisRateLimitStore } from "../../lib/auth/rate-limit-store";
 import { assertAccess, requiredAccess } from "../../lib/auth/access";
 import { accessTokenKey, bearerToken } from "../../lib/auth/tokens";
@@ -214,7 +214,7 @@ const ApiService: GatewaySchema = {
 		ready: {
 			async handler(this: Service, ctx: Context<unknown, { $statusCode?: number }>) {
 				const report = await nodeReadiness(this.broker);
-				if (report.status !== "ok") ctx.meta.$statusCode = 503;
+				ctx.meta.$statusCode = readinessStatusCode(report);
 				return report;
 			},
 		},
@@ -311,9 +311,11 @@ const ApiService: GatewaySchema = {
 				},
 			}),
 		];
-		// Counted in Redis where there is one, so the limit holds across every gateway node.
-		if (env.cacher) this.rateLimitRedis = sideRedisClient(env.cacher, "Rate limit", this.logger);
-		const RateLimitStore = this.rateLimitRedis ? redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`, this.logger) : MemoryRateLimitStore;
+		// Counted in Redis where there is one, so the limit holds across every gateway
+		// node (on each node by itself while Redis is unreachable). this.logger does
+		// not exist yet in merged(): the broker's logger for this service does.
+		if (env.cacher) this.rateLimitRedis = sideRedisClient(env.cacher, "Rate limit", this.broker.getLogger(schema.name, { svc: schema.name }));
+		const RateLimitStore = this.rateLimitRedis ? redisRateLimitStore(this.rateLimitRedis, `${env.namespace}-ratelimit`) : MemoryRateLimitStore;
 		this.frontDoor = new FrontDoor({
 			routes: new RouteMatcher(schema.settings!.routes),
 			rateLimit: { limit: env.rateLimit, store: new RateLimitStore(env.rateLimitWindowMs), key: req => clientAddress(req, env.trustedProxies) },

@@ -192,10 +192,11 @@ const AuthService: DbServiceSchema<AuthService> = {
 		this.env = readEnv();
 		this.secret = accessTokenKey(jwtSecret(this.env)); // production without a strong secret refuses to start
 		if (this.env.cacher) {
-			// Counted in Redis so attempts through any gateway or auth node add up.
+			// Counted in Redis so attempts through any gateway or auth node add up
+			// (on each node by itself while Redis is unreachable).
 			this.attemptsRedis = sideRedisClient(this.env.cacher, "Auth attempts", this.logger);
-			this.attempts = new (redisRateLimitStore(this.attemptsRedis, `${this.env.namespace}-auth-attempts`, this.logger))(this.env.authRateWindowMs);
-			this.loginFailures = new RedisLoginFailures(this.attemptsRedis, `${this.env.namespace}-login-failures`, this.logger);
+			this.attempts = new (redisRateLimitStore(this.attemptsRedis, `${this.env.namespace}-auth-attempts`))(this.env.authRateWindowMs);
+			this.loginFailures = new RedisLoginFailures(this.attemptsRedis, `${this.env.namespace}-login-failures`);
 		} else {
 			this.attempts = new MemoryRateLimitStore(this.env.authRateWindowMs);
 			this.loginFailures = new MemoryLoginFailures();

@@ -3,9 +3,9 @@
 // 2 s, 4 s, ... up to 15 min), and a successful login forgets them. Keyed by
 // the pair, so a third party guessing from elsewhere slows only themselves:
 // the owner's own address is never locked by someone else's failures.
-// In Redis when there is one, so every auth node sees the same count.
+// In Redis when there is one, so every auth node sees the same count; while
+// Redis cannot be reached, each auth node counts and locks in its own memory.
 import type Redis from "ioredis";
-import type { Service } from "moleculer";
 
 /** Failures of a pair that cost nothing: typos, a forgotten caps lock. */
 export const FREE_FAILURES = 5;
@@ -74,39 +74,49 @@ return failures`;
 
 type FailingRedis = Redis & { loginFailed(counter: string, memoryMs: number): Promise<number> };
 
-/** Shared by every auth node. An unreachable Redis locks nobody out (logged). */
+/**
+ * Shared by every auth node. While Redis cannot be reached (or does not answer
+ * in time), failures are counted and pairs locked in this node's memory, so a
+ * guesser still meets the lock, on each auth node by itself. A lock earned on
+ * this node during an outage still holds after Redis is back, until it ends.
+ */
 export class RedisLoginFailures implements LoginFailureStore {
 	private readonly client: FailingRedis;
+	private readonly local = new MemoryLoginFailures();
 
 	constructor(
 		client: Redis,
 		private readonly prefix: string,
-		private readonly logger: Service["logger"],
 	) {
 		client.defineCommand("loginFailed", { numberOfKeys: 1, lua: FAIL });
 		this.client = client as FailingRedis;
 	}
 
 	async lockedFor(pair: string): Promise<number> {
-		try {
-			return Math.max(0, await this.client.pttl(this.key("lock", pair)));
-		} catch (err) {
-			this.logger.warn(`Login failure store unavailable, attempt allowed: ${(err as Error).message}`);
-			return 0;
-		}
+		const here = await this.local.lockedFor(pair);
+		if (!this.reachable) return here;
+		const shared = await this.client.pttl(this.key("lock", pair)).catch(() => 0);
+		return Math.max(here, shared);
 	}
 
 	async failed(pair: string): Promise<void> {
+		if (!this.reachable) return this.local.failed(pair);
 		try {
 			const lockMs = lockAfter(await this.client.loginFailed(this.key("failures", pair), FAILURE_MEMORY_MS));
 			if (lockMs > 0) await this.client.set(this.key("lock", pair), "1", "PX", lockMs);
-		} catch (err) {
-			this.logger.warn(`Login failure store unavailable, failure not counted: ${(err as Error).message}`);
+		} catch {
+			await this.local.failed(pair);
 		}
 	}
 
 	async succeeded(pair: string): Promise<void> {
+		await this.local.succeeded(pair);
 		await this.client.del(this.key("failures", pair), this.key("lock", pair)).catch(() => undefined);
+	}
+
+	/** Disconnected (the client logs it once): no round trip that can only fail. */
+	private get reachable(): boolean {
+		return this.client.status === "ready";
 	}
 
 	private key(kind: string, pair: string): string {

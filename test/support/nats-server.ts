@@ -1,10 +1,10 @@
 // A nats-server of a test's own (the shared one of scripts/infra.sh must not be
 // disturbed): its own port, config and JetStream store, stoppable and
 // restartable on the same port and store.
-import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort, waitFor } from "./cluster";
+import { freePort } from "./cluster";
+import { ServerProcess } from "./server-process";
 import { describeWhen } from "./servers";
 
 /** An executable on PATH, or where Debian puts daemons (nats-server is in /usr/sbin). */
@@ -32,16 +32,14 @@ export function describeWithTools(title: string, tools: Record<string, string | 
 
 export const natsServerBinary = findExecutable("nats-server");
 
-export class NatsServer {
-	log = "";
-	private process?: ChildProcess;
-	private exited: Promise<void> = Promise.resolve();
-
+export class NatsServer extends ServerProcess {
 	private constructor(
 		readonly port: number,
 		readonly monitorPort: number,
-		private readonly configFile: string,
-	) {}
+		configFile: string,
+	) {
+		super(natsServerBinary!, ["-c", configFile], "Server is ready");
+	}
 
 	/** Starts on free ports with JetStream under `dir`; `extraConfig` lines add TLS, users and so on. */
 	static async start(dir: string, extraConfig: string[] = []): Promise<NatsServer> {
@@ -69,31 +67,6 @@ export class NatsServer {
 
 	get url(): string {
 		return `nats://127.0.0.1:${this.port}`;
-	}
-
-	get running(): boolean {
-		return this.process != null && this.process.exitCode == null && this.process.signalCode == null;
-	}
-
-	/** (Re)starts the server on the same port, config and store. */
-	async restart(): Promise<void> {
-		await this.stop();
-		const logFrom = this.log.length;
-		const child = spawn(natsServerBinary!, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
-		this.process = child;
-		this.exited = new Promise(resolve => child.once("exit", () => resolve()));
-		child.stdout!.on("data", chunk => (this.log += chunk));
-		child.stderr!.on("data", chunk => (this.log += chunk));
-		await waitFor(
-			async () => this.log.slice(logFrom).includes("Server is ready"),
-			15_000,
-			() => this.log.slice(-2000),
-		);
-	}
-
-	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-		if (this.running) this.process!.kill(signal);
-		await this.exited;
 	}
 
 	/** A page of the monitoring endpoint, e.g. `jsz?accounts=true&streams=true` or `connz`. */

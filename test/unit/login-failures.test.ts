@@ -1,11 +1,10 @@
 // Failed logins per (account, address): the rule, and both stores behaving
-// alike (the Redis one shared by two auth nodes).
+// alike (the Redis one shared by two auth nodes, and on one node by itself
+// when Redis cannot be reached).
 import Redis from "ioredis";
 import { FREE_FAILURES, lockAfter, MAX_LOCK_MS, MemoryLoginFailures, RedisLoginFailures, type LoginFailureStore } from "../../services/auth/login-failures";
 import { describeWithServers, serverUrls } from "../support/servers";
 import { uniqueName } from "../support/app";
-
-const logger = { warn: jest.fn() } as never;
 
 describe("the lock after failed logins", () => {
 	it("costs nothing for the first few failures, then doubles from one second up to a cap", () => {
@@ -43,12 +42,20 @@ describe("in-memory login failures", () => {
 describeWithServers(["redis"], "Redis login failures", () => {
 	let clients: Redis[] = [];
 	let prefix: string;
-	beforeAll(() => {
+	beforeAll(async () => {
 		clients = [new Redis(serverUrls.redis), new Redis(serverUrls.redis)];
+		await Promise.all(clients.map(client => client.ping())); // connected: a store counts on the node until its client is
 		prefix = uniqueName("lf");
 	});
 	afterAll(async () => {
 		await Promise.all(clients.map(client => client.quit()));
 	});
-	behavesLikeALoginFailureStore(() => [new RedisLoginFailures(clients[0], prefix, logger), new RedisLoginFailures(clients[1], prefix, logger)]);
+	behavesLikeALoginFailureStore(() => [new RedisLoginFailures(clients[0], prefix), new RedisLoginFailures(clients[1], prefix)]);
+});
+
+describe("Redis login failures while Redis cannot be reached", () => {
+	const offline = new Redis("redis://127.0.0.1:1", { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+	afterAll(() => offline.disconnect());
+	const node = new RedisLoginFailures(offline, "x");
+	behavesLikeALoginFailureStore(() => [node, node]);
 });
