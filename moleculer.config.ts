@@ -9,6 +9,7 @@ import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/requ
 import { waitForCacher } from "./lib/platform/cacher-health";
 import { FAIL_FAST, redisOptionsFromUrl } from "./lib/platform/redis-options";
 import { ResilientRedisCacher } from "./lib/platform/resilient-redis-cacher";
+import { ZipkinExporter } from "./lib/platform/zipkin-exporter";
 import { startHealthServer } from "./lib/platform/health-server";
 import { ParamsValidator } from "./lib/platform/validator";
 import { ResponsiveRoundRobin, UnresponsiveNodesMiddleware } from "./lib/platform/unresponsive-nodes";
@@ -109,6 +110,14 @@ export function channelAdapter(env: Env): object {
 	if (scheme) throw new Error(`Facts need a durable channel adapter: TRANSPORTER must be nats://, tls://, redis:// or amqp://, not ${scheme}`);
 	// In-process, with the durable adapters' concurrency (its default handles one message at a time).
 	return { type: "Fake", options: { prefix: env.namespace, maxInFlight: durable.maxInFlight } };
+}
+
+function tracingExporters(env: Env): unknown[] {
+	if (!env.tracingExporter) return [];
+	const options = env.tracingUrl ? { baseURL: env.tracingUrl, endpoint: env.tracingUrl } : {};
+	// Zipkin (and Jaeger's Zipkin receiver): trace ids made hex whatever the caller's X-Request-Id (lib/platform/zipkin-exporter.ts).
+	if (env.tracingExporter === "Zipkin") return [new ZipkinExporter(options)];
+	return [{ type: env.tracingExporter, options }];
 }
 
 function cacher(env: Env): BrokerOptions["cacher"] {
@@ -235,9 +244,7 @@ export function brokerConfig(env: Env = readEnv()): BrokerOptions {
 			sampling: { rate: 1 },
 			// Spans never carry params: they hold passwords, tokens and card numbers.
 			tags: { action: { params: false }, event: { params: false } },
-			exporter: env.tracingExporter
-				? ([{ type: env.tracingExporter, options: env.tracingUrl ? { baseURL: env.tracingUrl, endpoint: env.tracingUrl } : {} }] as never)
-				: [],
+			exporter: tracingExporters(env) as never, // Moleculer types each exporter by name; an instance is accepted too
 		},
 
 		// Custom commands for daily work (lib/ops/repl-commands.ts, README "The REPL").

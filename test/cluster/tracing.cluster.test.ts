@@ -3,6 +3,7 @@
 // nodes, each joined to its parent. The nodes export with the settings of
 // docker-compose.yml (Moleculer's Zipkin exporter into Jaeger's Zipkin
 // receiver) and the test reads the trace back through Jaeger's query API.
+import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
 import { uniqueName } from "../support/app";
 import { clientNode, Cluster, SHOP_SERVICES } from "../support/cluster";
@@ -90,5 +91,20 @@ describeWithServers(["nats", "redis", "mongo", "jaeger"], "tracing cluster", () 
 		expect([...actions(spans)]).toEqual(expect.arrayContaining(["auth.register", "payments.charge"]));
 		expect(JSON.stringify(spans)).not.toContain(cards.ok);
 		expect(JSON.stringify(spans)).not.toContain("correct horse");
+	});
+
+	it("keeps every request's spans when a caller's X-Request-Id is no hex trace id", async () => {
+		// Zipkin trace ids are hex; such a request id, sent as given, would make
+		// Jaeger refuse the gateway's whole batch, the other requests' spans with it.
+		const browse = (requestID: string) => fetch(`${url}/api/products?q=${encodeURIComponent(requestID)}`, { headers: { "x-request-id": requestID } });
+		const hostile = `order-${Date.now()}.Z:x`;
+		const plain = randomUUID();
+		expect((await browse(hostile)).headers.get("x-request-id")).toBe(hostile);
+		expect((await browse(plain)).status).toBe(200);
+		const traced = async () => ({
+			hostile: (await findTraces("api", { requestID: hostile })).length,
+			plain: (await findTraces("api", { requestID: plain })).length,
+		});
+		expect(await eventually(traced, found => found.hostile === 1 && found.plain === 1, 20_000)).toEqual({ hostile: 1, plain: 1 });
 	});
 });

@@ -3,6 +3,8 @@
 import { Runner } from "moleculer";
 import { brokerConfig } from "../../moleculer.config";
 import { readEnv } from "../../lib/platform/env";
+import { ResilientRedisCacher } from "../../lib/platform/resilient-redis-cacher";
+import { ZipkinExporter } from "../../lib/platform/zipkin-exporter";
 import { setEnv } from "../support/app";
 
 describe("broker options under moleculer-runner", () => {
@@ -21,10 +23,11 @@ describe("broker options under moleculer-runner", () => {
 			// The runner's own step, as it runs before creating the broker.
 			(new Runner() as unknown as { overwriteFromEnv(config: object): object }).overwriteFromEnv(config);
 			expect(JSON.stringify([config.transporter, config.cacher, config.tracing])).toBe(built);
-			expect(config.cacher).toMatchObject({ type: "Redis", options: { prefix: "shop-cache", ttl: 300 } });
-			expect((config.tracing as { exporter?: unknown }).exporter).toEqual([
-				expect.objectContaining({ type: "Zipkin", options: expect.objectContaining({ baseURL: "http://jaeger:9411" }) }),
-			]);
+			expect(config.cacher).toBeInstanceOf(ResilientRedisCacher);
+			expect(config.cacher).toMatchObject({ opts: { prefix: "shop-cache", ttl: 300 } });
+			const exporters = (config.tracing as { exporter?: unknown[] }).exporter;
+			expect(exporters).toEqual([expect.any(ZipkinExporter)]);
+			expect(exporters![0]).toMatchObject({ opts: { baseURL: "http://jaeger:9411" } });
 		} finally {
 			restore();
 		}
