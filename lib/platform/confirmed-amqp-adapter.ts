@@ -32,7 +32,7 @@ export class ConfirmedAmqpAdapter extends Adapters.AMQP {
 		await super.publish(channelName, payload, opts);
 		// Waits for every message outstanding on the channel: a refusal of any of
 		// them fails the publishes waiting with it, whose facts are then sent
-		// again (consumers de-duplicate) rather than lost.
+		// again (consumers are idempotent) rather than lost.
 		if (this.channel) await this.channel.waitForConfirms();
 	}
 }

@@ -15,6 +15,9 @@ function metricSum(metrics: string, series: string, labels: string[]): number {
 		.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
 }
 
+/** The demo catalog's size (services/products/demo-catalog.ts). */
+const SEEDED_PRODUCTS = 60;
+
 const metricCount = (metrics: string, action: string) => metricSum(metrics, "moleculer_request_total", [`action="${action}"`]);
 
 describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
@@ -41,16 +44,36 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 			node: cluster.start(`products${i - 1}`, "products", { METRICS_PORT: String(ports[i]) }),
 			metricsUrl: `http://127.0.0.1:${ports[i]}/metrics`,
 		}));
+		// Both products nodes start at once: one seeds the demo catalog, the other
+		// finds it begun and serves at once, so wait for the seeding to end.
 		for (const { url } of gateways) {
 			await waitFor(
-				async () => (await request(`${url}/api/products`, asClient("192.0.2.1"))).status === 200,
+				async () => (await request<Page<Product>>(`${url}/api/products?pageSize=1`, asClient("192.0.2.1"))).body?.total === SEEDED_PRODUCTS,
 				60_000,
 				() => cluster.logs(),
 			);
 		}
 		// A third process joins like a REPL would, to make changes HTTP does not expose yet.
 		client = await clientNode(env);
-		await client.waitForServices(["products"], 10_000);
+		// The seeding node announces its service once it is done; a gateway that
+		// missed that announcement asks again at the next heartbeat (5 s). Both
+		// gateways know both products nodes before the tests start.
+		const productsNodesSeenBy = async (gateway: ClusterNode) => {
+			const actions = (await client.call(
+				"$node.actions",
+				{ onlyAvailable: true, withEndpoints: true },
+				{ nodeID: `${gateway.name}-${process.pid}` },
+			)) as {
+				name: string;
+				endpoints: unknown[];
+			}[];
+			return actions.find(action => action.name === "products.list")?.endpoints.length ?? 0;
+		};
+		await waitFor(
+			async () => (await Promise.all(gateways.map(({ node }) => productsNodesSeenBy(node)))).every(count => count === 2),
+			30_000,
+			() => cluster.logs(),
+		);
 	});
 	afterAll(async () => {
 		await client?.stop();
@@ -61,7 +84,7 @@ describeWithServers(["nats", "redis", "mongo"], "catalog cluster", () => {
 		for (const { url } of gateways) {
 			const res = await request<Page<Product>>(`${url}/api/products?pageSize=10&sort=price`);
 			expect(res.status).toBe(200);
-			expect(res.body).toMatchObject({ total: 60, pageSize: 10, totalPages: 6 });
+			expect(res.body).toMatchObject({ total: SEEDED_PRODUCTS, pageSize: 10, totalPages: 6 });
 		}
 	});
 
