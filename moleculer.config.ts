@@ -4,6 +4,7 @@ import type { BrokerOptions } from "moleculer";
 import { developmentSecretsInUse, isAmqpUrl, isNatsUrl, readEnv, type Env } from "./lib/platform/env";
 import { natsConnectionOptions } from "./lib/platform/nats-options";
 import { ConfirmedAmqpAdapter } from "./lib/platform/confirmed-amqp-adapter";
+import { AmqpTransporter } from "./lib/platform/amqp-transporter";
 import { keepOptionsFromRunnerEnv } from "./lib/platform/runner-env";
 import { jsonWithRequestId, RequestLoggingMiddleware } from "./lib/platform/request-logging";
 import { waitForCacher } from "./lib/platform/cacher-health";
@@ -26,7 +27,8 @@ function transporter(env: Env): BrokerOptions["transporter"] {
 		// prefetch is how many calls from other nodes a node serves at once. Moleculer's
 		// default of 1 would make every node serve one call at a time, and two nodes
 		// calling each other would each wait for the other until the timeout.
-		return { type: "AMQP", options: { url: env.transporter, prefetch: 100 } };
+		// Acknowledgements on the channel a request came on: lib/platform/amqp-transporter.ts.
+		return new AmqpTransporter({ url: env.transporter, prefetch: 100 });
 	}
 	return env.transporter as BrokerOptions["transporter"]; // any other Moleculer transporter URL (redis://, mqtt://, ...)
 }

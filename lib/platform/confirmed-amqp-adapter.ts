@@ -7,6 +7,8 @@
 // for the sweep, as with JetStream's acknowledged publishes.
 import { Adapters } from "@moleculer/channels";
 
+type ChannelDefinition = Parameters<InstanceType<typeof Adapters.AMQP>["createConsumerHandler"]>[0];
+
 interface AmqpConnection {
 	createChannel(): Promise<unknown>;
 	createConfirmChannel(): Promise<unknown>;
@@ -26,6 +28,33 @@ export class ConfirmedAmqpAdapter extends Adapters.AMQP {
 				connection = value;
 			},
 		});
+	}
+
+	/**
+	 * The adapter acknowledges a fact on whatever channel it holds when the
+	 * handler ends. When the connection dropped meanwhile (RabbitMQ restarting),
+	 * that is either the dead channel, where the acknowledgement throws and the
+	 * handler's promise, which amqplib never awaits, rejects unhandled (Node
+	 * ends the process), or the new connection's channel, where the delivery
+	 * tag means nothing and RabbitMQ closes that channel: no fact in or out
+	 * until the connection drops again. Each fact is acknowledged on the channel
+	 * it came on instead; when that one is closed, RabbitMQ hands the fact out
+	 * again (it was never acknowledged) and its consumer skips what it has done.
+	 */
+	createConsumerHandler(chan: ChannelDefinition): (msg: unknown) => Promise<void> {
+		const channel = this.channel as { once(event: "close", listener: () => void): void };
+		let closed = false;
+		channel.once("close", () => (closed = true));
+		const onItsChannel = Object.create(this, { channel: { value: channel } }) as this;
+		const handle = super.createConsumerHandler.call(onItsChannel, chan) as (msg: unknown) => Promise<void>;
+		return async msg => {
+			try {
+				await handle(msg);
+			} catch (err) {
+				if (closed) this.logger.info("A fact's channel closed before the fact was acknowledged: RabbitMQ delivers it again.");
+				else this.logger.error("A fact could not be acknowledged nor put back in its queue.", err);
+			}
+		};
 	}
 
 	async publish(channelName: string, payload: unknown, opts?: object): Promise<void> {

@@ -41,9 +41,16 @@ export function toErrorResponse(raw: unknown): { status: number; body: ErrorBody
 		return body(status, "BadRequestError", err.message ?? "Bad request", type.toUpperCase().replace(/\./g, "_"));
 	}
 
-	// No node hosts the action, every endpoint's circuit is open, or the node
-	// serving the call left the cluster before answering.
-	if (type === "SERVICE_NOT_FOUND" || type === "SERVICE_NOT_AVAILABLE" || type === "REQUEST_REJECTED" || err.name === "ServiceUnavailableError") {
+	// No node hosts the action, every endpoint's circuit is open, the node
+	// serving the call left the cluster before answering, or this node has lost
+	// the transporter (NATS or RabbitMQ restarting) and reaches no other.
+	if (
+		type === "SERVICE_NOT_FOUND" ||
+		type === "SERVICE_NOT_AVAILABLE" ||
+		type === "REQUEST_REJECTED" ||
+		err.name === "ServiceUnavailableError" ||
+		err.name === "BrokerDisconnectedError"
+	) {
 		return body(503, "ServiceUnavailableError", "The service is temporarily unavailable; retry later", ErrorTypes.SERVICE_UNAVAILABLE);
 	}
 	// Timed out, or skipped because the caller's time budget was already spent.

@@ -82,6 +82,41 @@ describeWithServers(["rabbitmq"], "facts on RabbitMQ", () => {
 		expect(attempts).toBe(5);
 	});
 
+	it("keeps taking facts when its connection dropped while a handler ran and the handler ended after the reconnect; that fact comes again", async () => {
+		// As when RabbitMQ restarts under a fact being handled.
+		let release = () => {};
+		const released = new Promise<void>(resolve => (release = resolve));
+		const received: unknown[] = [];
+		const node = await consumer("probe.dropped", "dropped", async payload => {
+			received.push(payload);
+			if (received.length === 1) await released;
+		});
+		await sendToChannel(publisher, "probe.dropped", { n: 1 });
+		await eventually(
+			async () => received.length,
+			count => count === 1,
+			5000,
+		);
+		// The adapter reconnects 2 s later; the fact, never acknowledged, comes again on the new connection.
+		await (node as unknown as { channelAdapter: { connection: ChannelModel } }).channelAdapter.connection.close();
+		await eventually(
+			async () => received.length,
+			count => count === 2,
+			10_000,
+		);
+		// The first handler ends on the new connection's watch, and a later fact still arrives.
+		release();
+		await new Promise(resolve => setTimeout(resolve, 500));
+		await sendToChannel(publisher, "probe.dropped", { n: 2 });
+		expect(
+			await eventually(
+				async () => received,
+				list => list.length === 3,
+				5000,
+			),
+		).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
+	});
+
 	it("hands a fact its consumer took and never acknowledged to another consumer of the group when that node is SIGKILLed", async () => {
 		// A node of its own, as the cluster's are (moleculer.config.ts, built): its handler takes the fact and never finishes.
 		const script = `

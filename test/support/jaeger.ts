@@ -22,15 +22,15 @@ export interface JaegerTrace {
 	processes: Record<string, { serviceName: string }>;
 }
 
-async function traces(query: Record<string, string>): Promise<JaegerTrace[]> {
-	const res = await request<{ data: JaegerTrace[] | null }>(`${jaegerUrls.query}/api/traces?${new URLSearchParams(query)}`);
+async function traces(query: Record<string, string>, base = jaegerUrls.query): Promise<JaegerTrace[]> {
+	const res = await request<{ data: JaegerTrace[] | null }>(`${base}/api/traces?${new URLSearchParams(query)}`);
 	if (res.status !== 200) throw new Error(`Jaeger answered ${res.status}: ${JSON.stringify(res.body)}`);
 	return res.body.data ?? [];
 }
 
-/** Traces with a span of `service` carrying every tag of `tags` (exact values). */
-export function findTraces(service: string, tags: Record<string, string>): Promise<JaegerTrace[]> {
-	return traces({ service, tags: JSON.stringify(tags) });
+/** Traces with a span of `service` carrying every tag of `tags` (exact values), in the Jaeger whose query API is at `base`. */
+export function findTraces(service: string, tags: Record<string, string>, base = jaegerUrls.query): Promise<JaegerTrace[]> {
+	return traces({ service, tags: JSON.stringify(tags) }, base);
 }
 
 /** The traces of `service` that started since `sinceMs` (epoch ms), up to `limit`. */

@@ -13,8 +13,13 @@ export interface Load {
 	stop(): Promise<Answer[]>;
 }
 
-/** `request(i)` makes the i-th request; a network failure is recorded as status 0. */
-export function startLoad(request: (i: number) => Promise<Response>, clients = 6): Load {
+/**
+ * `request(i)` makes the i-th request; a network failure is recorded as status 0.
+ * With `backoffMs`, a client whose request failed (a 5xx or no answer) waits that
+ * long before its next, as a real client would, instead of hammering a cluster that
+ * answers at once that it cannot serve.
+ */
+export function startLoad(request: (i: number) => Promise<Response>, clients = 6, backoffMs = 0): Load {
 	const answers: Answer[] = [];
 	let running = true;
 	let sent = 0;
@@ -26,6 +31,7 @@ export function startLoad(request: (i: number) => Promise<Response>, clients = 6
 				(err: Error) => ({ status: 0, body: err.message }),
 			);
 			answers.push({ ...answer, ms: Date.now() - started, at: started });
+			if (backoffMs > 0 && (answer.status === 0 || answer.status >= 500)) await new Promise(resolve => setTimeout(resolve, backoffMs));
 		}
 	};
 	const clientsDone = Promise.all(Array.from({ length: clients }, client));

@@ -15,6 +15,8 @@ export class ServerProcess {
 		private readonly args: string[],
 		/** A line the server logs once it accepts connections. */
 		private readonly readyLine: string,
+		/** Variables added to the test's environment. */
+		private readonly env: NodeJS.ProcessEnv = {},
 	) {}
 
 	get running(): boolean {
@@ -25,7 +27,7 @@ export class ServerProcess {
 	async restart(): Promise<void> {
 		await this.stop();
 		const logFrom = this.log.length;
-		const child = spawn(this.binary, this.args, { stdio: ["ignore", "pipe", "pipe"] });
+		const child = spawn(this.binary, this.args, { env: { ...process.env, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
 		this.process = child;
 		this.exited = new Promise(resolve => child.once("exit", () => resolve()));
 		child.stdout!.on("data", chunk => (this.log += chunk));

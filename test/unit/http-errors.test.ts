@@ -14,6 +14,12 @@ describe("errors as clients see them", () => {
 		}
 	});
 
+	it("maps a call this node could not send, its transporter being disconnected, to 503", () => {
+		// Its constructor takes no arguments (moleculer's typings say otherwise).
+		const { status, body } = toErrorResponse(new (Errors.BrokerDisconnectedError as unknown as new () => Error)());
+		expect([status, body.type]).toEqual([503, "SERVICE_UNAVAILABLE"]);
+	});
+
 	it("maps a request timeout, or a call skipped for lack of time, to 504", () => {
 		expect(toErrorResponse(new Errors.RequestTimeoutError({ action: "x", nodeID: "n" })).status).toBe(504);
 		expect(toErrorResponse(new Errors.RequestSkippedError({ action: "x", nodeID: "n" })).body).toMatchObject({ code: 504, type: "REQUEST_TIMEOUT" });
