@@ -3,5 +3,6 @@ nodes over NATS with the JSON serializer, serves actions and events."""
 
 from .broker import Action, Context, Event, Service, ServiceBroker, servers_of
 from .errors import MoleculerClientError, MoleculerError, ValidationError
+from .tls import nats_tls
 
-__all__ = ["Action", "Context", "Event", "Service", "ServiceBroker", "MoleculerError", "MoleculerClientError", "ValidationError", "servers_of"]
+__all__ = ["Action", "Context", "Event", "Service", "ServiceBroker", "MoleculerError", "MoleculerClientError", "ValidationError", "nats_tls", "servers_of"]

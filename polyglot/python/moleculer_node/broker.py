@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -87,9 +88,10 @@ def servers_of(transporter: str) -> list[str]:
 
 
 class ServiceBroker:
-    def __init__(self, transporter: str, namespace: str = "", node_id: str | None = None):
+    def __init__(self, transporter: str, namespace: str = "", node_id: str | None = None, tls: ssl.SSLContext | None = None):
         # One server, or a NATS cluster as a comma-separated list, as TRANSPORTER is for the TypeScript nodes.
         self.servers = servers_of(transporter)
+        self.tls = tls  # from nats_tls(): verifies the server, and carries this node's certificate for mutual TLS
         self.namespace = namespace
         self.node_id = node_id or f"{socket.gethostname()}-py-{os.getpid()}"
         self.prefix = "MOL" + (f"-{namespace}" if namespace else "")
@@ -115,7 +117,7 @@ class ServiceBroker:
 
     async def start(self) -> None:
         # Starts at a random server of the list and moves to another when it is lost (nats-py's default, as nats.js).
-        self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.node_id)
+        self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.node_id, tls=self.tls)
         handlers = {
             "REQ": self._on_request,
             "EVENT": self._on_event,

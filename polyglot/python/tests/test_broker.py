@@ -22,12 +22,13 @@ def run(coro):
 class FakeTsNode:
     """A raw NATS client posing as a TypeScript node called 'ts1'."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, tls=None):
         self.url = url
+        self.tls = tls
         self.inbox: asyncio.Queue = asyncio.Queue()
 
     async def __aenter__(self):
-        self.nc = await nats.connect(self.url)
+        self.nc = await nats.connect(self.url, tls=self.tls)
         async def collect(msg):
             self.inbox.put_nowait((msg.subject, json.loads(msg.data)))
 
