@@ -56,43 +56,32 @@ export function outOfStock(productId: string): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Not enough stock for the order", 409, "OUT_OF_STOCK", { productId });
 }
 
+/** A product's stock document as it starts: `units` available, all received. */
+function newStock(productId: string, units: number) {
+	const now = new Date().toISOString();
+	return {
+		_id: stockId(productId),
+		kind: "stock",
+		productId,
+		available: units,
+		reserved: 0,
+		sold: 0,
+		received: units,
+		holds: {},
+		createdAt: now,
+		updatedAt: now,
+	};
+}
+
 /** Creates the stock document when missing (a no-op when another node was first). */
 export async function ensureStock(store: StockStore, productId: string): Promise<void> {
 	if (await store.findById(stockId(productId))) return;
-	const now = new Date().toISOString();
-	await insertIfAbsent(
-		store.insert({
-			_id: stockId(productId),
-			kind: "stock",
-			productId,
-			available: 0,
-			reserved: 0,
-			sold: 0,
-			received: 0,
-			holds: {},
-			createdAt: now,
-			updatedAt: now,
-		}),
-	);
+	await insertIfAbsent(store.insert(newStock(productId, 0)));
 }
 
 /** Demo stock for a product that has none yet (development seeding). */
 export async function seedStock(store: StockStore, productId: string, units: number): Promise<void> {
-	const now = new Date().toISOString();
-	await insertIfAbsent(
-		store.insert({
-			_id: stockId(productId),
-			kind: "stock",
-			productId,
-			available: units,
-			reserved: 0,
-			sold: 0,
-			received: units,
-			holds: {},
-			createdAt: now,
-			updatedAt: now,
-		}),
-	);
+	await insertIfAbsent(store.insert(newStock(productId, units)));
 }
 
 /** Sets the available units to `target`, as one conditional update against the value read. */

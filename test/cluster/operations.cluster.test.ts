@@ -7,7 +7,7 @@ import path from "node:path";
 import { uniqueName } from "../support/app";
 import { Cluster, freePort, waitFor } from "../support/cluster";
 import { failures, startLoad } from "../support/load";
-import { activeAlerts, query, queryRange, scrapeNodes, type Sample } from "../support/prometheus";
+import { activeAlerts, nodeTypeOf, query, queryRange, scrapeNodes, type Sample } from "../support/prometheus";
 import { clusterEnv, describeWithServers } from "../support/servers";
 import { Shopper, someProduct } from "../support/shop";
 import { eventually } from "../support/wait";
@@ -78,7 +78,7 @@ describeWithServers(["nats", "redis", "mongo", "prometheus"], "operations: Prome
 		);
 		expect(up.map(sample => [sample.metric.instance, sample.metric.node_type, sample.value]).sort()).toEqual(
 			Object.entries(scraped.instances)
-				.map(([name, instance]) => [instance, name.replace(/-\d+$/, ""), 1])
+				.map(([name, instance]) => [instance, nodeTypeOf(name), 1])
 				.sort(),
 		);
 
